@@ -1,0 +1,1 @@
+"""Local Azure ML emulator."""
