@@ -1,0 +1,176 @@
+"""What one batch-endpoint invocation scores: its input, output location and per-job overrides.
+
+Plain data with validation and no SDK types, so operators can check templated arguments at run time
+before anything is sent, and so the same values serialise into XCom and job names.
+
+Accepted input forms (the ones the Azure ML batch walk-throughs use):
+``azureml://datastores/<name>/paths/<path>`` (a datastore path), ``azureml:<name>:<version>`` or
+``azureml:<name>@latest`` (a registered data asset), ``https://...`` (a public or SAS blob URL), and a
+local file or folder (uploaded before the job starts).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import asdict, dataclass
+from pathlib import PurePosixPath
+from typing import Any
+from urllib.parse import urlparse
+
+from airflow_batchml.exceptions import AzureMLConfigurationError
+
+INPUT_TYPES = ("uri_folder", "uri_file")
+_DATASTORE_URI = re.compile(
+    r"azureml://(subscriptions/[^/]+/resourcegroups/[^/]+/workspaces/[^/]+/)?datastores/[^/]+/paths/.*", re.I
+)
+_DATA_ASSET = re.compile(r"azureml:[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+|@latest)")
+
+
+@dataclass(frozen=True)
+class BatchInput:
+    """One input of a batch job: a URI (or local path) and whether it is a folder or a single file."""
+
+    uri: str
+    type: str = "uri_folder"
+
+    @classmethod
+    def parse(cls, value: Any, field: str = "inputs") -> BatchInput:
+        """Accept a string, a ``{"uri"|"path": ..., "type": ...}`` dict or a BatchInput; infer the type."""
+        if isinstance(value, BatchInput):
+            return value
+        if isinstance(value, dict):
+            uri = value.get("uri", value.get("path"))
+            kind = value.get("type") or (_infer_type(uri) if isinstance(uri, str) else None)
+        else:
+            uri, kind = value, _infer_type(value) if isinstance(value, str) else None
+        if not isinstance(uri, str) or not uri.strip():
+            raise AzureMLConfigurationError(
+                field,
+                f"{value!r} is not an input; give a datastore path, a data asset, an https URL or a local path",
+            )
+        if kind not in INPUT_TYPES:
+            raise AzureMLConfigurationError(
+                f"{field}.type", f"{kind!r} is not one of {', '.join(INPUT_TYPES)}"
+            )
+        _check_form(uri, field)
+        return cls(uri=uri, type=kind)
+
+    @property
+    def is_local(self) -> bool:
+        return _form(self.uri) == "local"
+
+
+def _form(uri: str) -> str:
+    scheme = urlparse(uri).scheme.lower()
+    if scheme == "azureml":
+        return "datastore"
+    if uri.startswith("azureml:"):
+        return "data_asset"
+    if scheme in ("https", "http"):
+        return "url"
+    if scheme in ("", "file") or os.path.isabs(uri):
+        return "local"
+    return "unknown"
+
+
+def _check_form(uri: str, field: str) -> None:
+    form = _form(uri)
+    if form == "datastore" and not _DATASTORE_URI.fullmatch(uri):
+        raise AzureMLConfigurationError(
+            field, f"{uri!r} is not of the form azureml://datastores/<name>/paths/<path>"
+        )
+    if form == "data_asset" and not _DATA_ASSET.fullmatch(uri):
+        raise AzureMLConfigurationError(
+            field, f"{uri!r} is not of the form azureml:<name>:<version> or azureml:<name>@latest"
+        )
+    if form == "unknown":
+        raise AzureMLConfigurationError(
+            field, f"{uri!r} is not a datastore path, data asset, https URL or local path"
+        )
+    if form == "local" and not os.path.exists(uri.removeprefix("file://")):
+        raise AzureMLConfigurationError(field, f"local path {uri!r} does not exist")
+
+
+def _infer_type(uri: str) -> str:
+    """A local path says what it is; a remote one is a file when its last segment has a suffix."""
+    if _form(uri) == "local":
+        return "uri_file" if os.path.isfile(uri.removeprefix("file://")) else "uri_folder"
+    if _form(uri) == "data_asset" or uri.endswith("/"):
+        return "uri_folder"
+    return "uri_file" if PurePosixPath(urlparse(uri).path).suffix else "uri_folder"
+
+
+_INT_FIELDS = {
+    "mini_batch_size": 1,
+    "instance_count": 1,
+    "max_retries": 0,
+    "timeout": 1,
+    "error_threshold": -1,
+}
+
+
+@dataclass(frozen=True)
+class BatchJobOverrides:
+    """Per-job settings that beat the deployment's (the ``az ml batch-endpoint invoke --set`` ones)."""
+
+    mini_batch_size: int | None = None
+    instance_count: int | None = None
+    output_file_name: str | None = None
+    max_retries: int | None = None
+    timeout: int | None = None
+    error_threshold: int | None = None
+
+    @classmethod
+    def parse(cls, value: Any, field: str = "overrides") -> BatchJobOverrides:
+        """Validate a dict of overrides: known keys, whole numbers in range, a plain file name."""
+        if value is None:
+            return cls()
+        if isinstance(value, BatchJobOverrides):
+            return value
+        if not isinstance(value, dict):
+            raise AzureMLConfigurationError(
+                field, f"must be a mapping of {', '.join(cls.__dataclass_fields__)}"
+            )
+        unknown = sorted(set(value) - set(cls.__dataclass_fields__))
+        if unknown:
+            raise AzureMLConfigurationError(
+                f"{field}.{unknown[0]}",
+                f"is not an override; accepted: {', '.join(cls.__dataclass_fields__)}",
+            )
+        for key, minimum in _INT_FIELDS.items():
+            number = value.get(key)
+            if number is not None and (
+                isinstance(number, bool) or not isinstance(number, int) or number < minimum
+            ):
+                raise AzureMLConfigurationError(
+                    f"{field}.{key}", f"{number!r} is not a whole number >= {minimum}"
+                )
+        name = value.get("output_file_name")
+        if name is not None and (not isinstance(name, str) or not _is_plain_file_name(name)):
+            raise AzureMLConfigurationError(f"{field}.output_file_name", f"{name!r} is not a plain file name")
+        return cls(**value)
+
+    def to_params_override(self) -> list[dict[str, Any]]:
+        """The ``params_override`` entries azure-ai-ml's ``invoke`` turns into the job body."""
+        keys = {
+            "mini_batch_size": "mini_batch_size",
+            "instance_count": "compute.instance_count",
+            "output_file_name": "output_file_name",
+            "max_retries": "retry_settings.max_retries",
+            "timeout": "retry_settings.timeout",
+            "error_threshold": "error_threshold",
+        }
+        return [{keys[name]: value} for name, value in asdict(self).items() if value is not None]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {name: value for name, value in asdict(self).items() if value is not None}
+
+
+def _is_plain_file_name(name: str) -> bool:
+    return bool(name) and name not in (".", "..") and "/" not in name and "\\" not in name
+
+
+def output_type(path: str) -> str:
+    """An output path names a file when its last segment has a suffix, else a folder."""
+    return "uri_file" if PurePosixPath(urlparse(path).path).suffix else "uri_folder"

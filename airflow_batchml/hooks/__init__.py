@@ -1,0 +1,1 @@
+"""Hooks: the only layer that talks to Azure ML and Azure Storage."""

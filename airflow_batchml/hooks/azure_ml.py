@@ -1,0 +1,385 @@
+"""AzureMLHook: the one place that talks to Azure Machine Learning, through azure-ai-ml's ``MLClient``.
+
+Operators and sensors import this module when a DAG is parsed, so ``azure.ai.ml`` is imported only
+inside methods (it costs over a second and ~100 MB). Every method returns plain, JSON-serialisable
+values so results flow into XCom unchanged, and every SDK error leaves as one of ``exceptions.py``'s
+types with credentials redacted.
+
+Known azure-ai-ml 1.35 traps handled here: ``invoke`` keeps the last ``azureml-model-deployment`` header
+in a class-level dict, so the deployment name is always resolved and passed; a Python-built deployment
+with ``compute="azureml:x"`` sends a wrong id, so the prefix is stripped; ``JobStatus`` members stringify
+as ``JobStatus.RUNNING``, so statuses are normalised; ARM polling defaults to 30 s, so the polling
+interval is a hook argument.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator, Mapping
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from airflow.sdk import BaseHook
+
+from airflow_batchml.batch_job import BatchInput, BatchJobOverrides, output_type
+from airflow_batchml.exceptions import AzureMLConfigurationError, AzureMLNotFoundError, AzureMLRemoteError
+from airflow_batchml.hooks import deployment_spec
+from airflow_batchml.hooks.asset_upload import LocalAssetUploader
+from airflow_batchml.hooks.clouds import CLOUDS, custom_cloud_metadata, custom_cloud_name
+from airflow_batchml.hooks.connection_settings import AzureMLConnectionSettings
+from airflow_batchml.hooks.credentials import get_credential
+from airflow_batchml.hooks.job_status import normalise_status
+from airflow_batchml.names import check_name
+
+log = logging.getLogger(__name__)
+
+DEFAULT_DATASTORE = "workspaceblobstore"
+
+
+@contextlib.contextmanager
+def remote_errors(action: str) -> Iterator[None]:
+    """Translate azure-core / azure-ai-ml errors into the plugin's types, naming the action."""
+    from azure.core.exceptions import AzureError, ResourceNotFoundError
+    from azure.ai.ml.exceptions import MlException
+
+    try:
+        yield
+    except ResourceNotFoundError as err:
+        raise AzureMLNotFoundError(f"{action}: not found ({_first_line(err)})") from err
+    except (AzureError, MlException) as err:
+        raise AzureMLRemoteError(f"{action} failed: {_first_line(err)}") from err
+
+
+def _first_line(err: Exception) -> str:
+    text = getattr(err, "message", None) or str(err)
+    return str(text).strip().splitlines()[0] if str(text).strip() else type(err).__name__
+
+
+class AzureMLHook(BaseHook):
+    """Interact with one Azure ML workspace named by an ``azure_ml`` connection.
+
+    :param azure_ml_conn_id: The ``azure_ml`` connection to use.
+    :param polling_interval: Seconds between polls of long-running ARM operations when the service
+        sends no ``Retry-After`` (the SDK's default is 30 s).
+    """
+
+    conn_name_attr = "azure_ml_conn_id"
+    default_conn_name = "azure_ml_default"
+    conn_type = "azure_ml"
+    hook_name = "Azure Machine Learning"
+
+    def __init__(self, azure_ml_conn_id: str = default_conn_name, polling_interval: float = 5.0) -> None:
+        super().__init__()
+        self.azure_ml_conn_id = azure_ml_conn_id
+        self.polling_interval = polling_interval
+
+    @cached_property
+    def settings(self) -> AzureMLConnectionSettings:
+        """The validated connection; raises AzureMLConfigurationError before any network call."""
+        return AzureMLConnectionSettings.from_connection(self.get_connection(self.azure_ml_conn_id))
+
+    def get_conn(self) -> Any:
+        return self.get_client()
+
+    def get_client(self) -> Any:
+        """Return the configured ``azure.ai.ml.MLClient`` (one per hook)."""
+        return self._client
+
+    @cached_property
+    def _client(self) -> Any:
+        from azure.ai.ml import MLClient
+
+        settings = self.settings
+        kwargs: dict[str, Any] = {"polling_interval": self.polling_interval, "cloud": settings.cloud}
+        if settings.resource_manager_url:
+            kwargs["cloud"] = custom_cloud_name(settings.resource_manager_url)
+            kwargs["cloud_metadata"] = custom_cloud_metadata(
+                settings.resource_manager_url, CLOUDS[settings.cloud]
+            )
+        if settings.ca_bundle:
+            kwargs["connection_verify"] = settings.ca_bundle
+        return MLClient(
+            credential=get_credential(settings),
+            subscription_id=settings.subscription_id,
+            resource_group_name=settings.resource_group,
+            workspace_name=settings.workspace_name,
+            **kwargs,
+        )
+
+    # -- compute ------------------------------------------------------------------------------------
+
+    def ensure_compute(
+        self,
+        name: str,
+        *,
+        size: str = "Standard_DS3_v2",
+        min_instances: int = 0,
+        max_instances: int = 1,
+        idle_time_before_scale_down: int = 120,
+        tier: str = "dedicated",
+    ) -> dict[str, Any]:
+        """Create or update an AmlCompute cluster and return its description."""
+        from azure.ai.ml.entities import AmlCompute
+
+        check_name("compute", name)
+        if not 0 <= min_instances <= max_instances or max_instances < 1:
+            raise AzureMLConfigurationError(
+                "max_instances",
+                f"need 0 <= min_instances ({min_instances}) <= max_instances ({max_instances}), max >= 1",
+            )
+        if tier not in ("dedicated", "low_priority"):
+            raise AzureMLConfigurationError("tier", f"{tier!r} is not one of dedicated, low_priority")
+        compute = AmlCompute(
+            name=name,
+            size=size,
+            min_instances=min_instances,
+            max_instances=max_instances,
+            idle_time_before_scale_down=idle_time_before_scale_down,
+            tier=tier,
+        )
+        with remote_errors(f"Creating compute {name}"):
+            result = self.get_client().compute.begin_create_or_update(compute).result()
+        return _compute_dict(result)
+
+    def delete_compute(self, name: str) -> None:
+        with remote_errors(f"Deleting compute {name}"):
+            self.get_client().compute.begin_delete(check_name("compute", name)).result()
+
+    # -- endpoints and deployments --------------------------------------------------------------------
+
+    def create_or_update_batch_endpoint(
+        self,
+        name: str | None = None,
+        *,
+        yaml_path: str | None = None,
+        description: str | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """Create or update a batch endpoint from a YAML file (``az ml batch-endpoint`` form) or arguments."""
+        from azure.ai.ml.entities import BatchEndpoint
+
+        endpoint = deployment_spec.load_endpoint(yaml_path) if yaml_path else BatchEndpoint(name=name)
+        endpoint.name = check_name("endpoint", name or endpoint.name)
+        if description is not None:
+            endpoint.description = description
+        if tags:
+            endpoint.tags = {**(endpoint.tags or {}), **tags}
+        with remote_errors(f"Creating batch endpoint {endpoint.name}"):
+            result = self.get_client().batch_endpoints.begin_create_or_update(endpoint).result()
+        return _endpoint_dict(result)
+
+    def get_batch_endpoint(self, name: str) -> dict[str, Any]:
+        with remote_errors(f"Reading batch endpoint {name}"):
+            return _endpoint_dict(self.get_client().batch_endpoints.get(check_name("endpoint", name)))
+
+    def delete_batch_endpoint(self, name: str) -> None:
+        with remote_errors(f"Deleting batch endpoint {name}"):
+            self.get_client().batch_endpoints.begin_delete(check_name("endpoint", name)).result()
+
+    def list_batch_deployments(self, endpoint_name: str) -> list[str]:
+        with remote_errors(f"Listing deployments of {endpoint_name}"):
+            items = self.get_client().batch_deployments.list(check_name("endpoint", endpoint_name))
+            return [item.name for item in items]
+
+    def create_or_update_batch_deployment(
+        self,
+        deployment: Any,
+        *,
+        endpoint_name: str | None = None,
+        name: str | None = None,
+        set_default: bool = False,
+    ) -> dict[str, Any]:
+        """Create or update a batch deployment from a YAML path (either form) or an SDK entity.
+
+        Local ``model`` and ``code`` folders are uploaded through the connection's WASB connection when it
+        names one; otherwise azure-ai-ml uploads them itself.
+        """
+        if isinstance(deployment, (str, Path)):
+            deployment = deployment_spec.load_deployment(deployment)
+        deployment.endpoint_name = check_name(
+            "endpoint", endpoint_name or deployment.endpoint_name, "endpoint_name"
+        )
+        deployment.name = check_name("deployment", name or deployment.name)
+        deployment.compute = deployment_spec.strip_azureml_prefix(deployment.compute)
+        self._upload_local_assets(deployment)
+        with remote_errors(f"Creating batch deployment {deployment.name} of {deployment.endpoint_name}"):
+            result = self.get_client().batch_deployments.begin_create_or_update(deployment).result()
+        if set_default:
+            self.set_default_deployment(deployment.endpoint_name, deployment.name)
+        return {"name": result.name, "endpoint_name": deployment.endpoint_name, "default": set_default}
+
+    def set_default_deployment(self, endpoint_name: str, deployment_name: str) -> dict[str, Any]:
+        """Route the endpoint's un-named invocations to ``deployment_name``."""
+        check_name("deployment", deployment_name)
+        client = self.get_client()
+        with remote_errors(f"Setting default deployment of {endpoint_name}"):
+            endpoint = client.batch_endpoints.get(check_name("endpoint", endpoint_name))
+            if deployment_name not in self.list_batch_deployments(endpoint_name):
+                raise AzureMLNotFoundError(
+                    f"Deployment {deployment_name} does not exist in endpoint {endpoint_name}"
+                )
+            endpoint.defaults.deployment_name = deployment_name
+            return _endpoint_dict(client.batch_endpoints.begin_create_or_update(endpoint).result())
+
+    def delete_batch_deployment(self, endpoint_name: str, deployment_name: str) -> None:
+        with remote_errors(f"Deleting batch deployment {deployment_name} of {endpoint_name}"):
+            self.get_client().batch_deployments.begin_delete(
+                check_name("deployment", deployment_name), check_name("endpoint", endpoint_name)
+            ).result()
+
+    @cached_property
+    def _uploader(self) -> LocalAssetUploader | None:
+        if not self.settings.wasb_conn_id:
+            return None
+        with remote_errors(f"Reading datastore {DEFAULT_DATASTORE}"):
+            datastore = self.get_client().datastores.get(DEFAULT_DATASTORE)
+        return LocalAssetUploader(self.settings.wasb_conn_id, DEFAULT_DATASTORE, datastore.container_name)
+
+    def _upload_local_assets(self, deployment: Any) -> None:
+        """Replace local model and code folders by datastore URIs when uploads go through WASB."""
+        from azure.ai.ml.entities import Code, Model
+
+        if self._uploader is None:
+            return
+        base = Path(getattr(deployment, "base_path", None) or ".")
+        model = deployment.model
+        if isinstance(model, Model) and model.path and _is_local(model.path):
+            model.path = self._uploader.upload(base / model.path)
+        code_config = deployment.code_configuration
+        if code_config and isinstance(code_config.code, (str, Path)) and _is_local(str(code_config.code)):
+            uri = self._uploader.upload(base / code_config.code)
+            code_name = "code-" + uri.rstrip("/").split("/")[-2][:24]
+            code_config.code = Code(name=code_name, version="1", path=uri)
+
+    # -- jobs ----------------------------------------------------------------------------------------
+
+    def invoke_batch_endpoint(
+        self,
+        endpoint_name: str,
+        inputs: Mapping[str, Any],
+        *,
+        deployment_name: str | None = None,
+        output_path: str | None = None,
+        overrides: Mapping[str, Any] | BatchJobOverrides | None = None,
+        job_name: str | None = None,
+        experiment_name: str | None = None,
+    ) -> dict[str, Any]:
+        """Start a batch scoring job, or attach to the job that already has ``job_name``.
+
+        Returns ``{"job_name", "deployment_name", "status", "attached"}``; ``attached`` is true when a job of
+        that name existed (a retried task), so nothing was submitted twice.
+        """
+        from azure.ai.ml import Input, Output
+
+        check_name("endpoint", endpoint_name)
+        parsed = {key: BatchInput.parse(value, f"inputs.{key}") for key, value in inputs.items()}
+        if not parsed:
+            raise AzureMLConfigurationError("inputs", "at least one input is required")
+        settings = BatchJobOverrides.parse(overrides)
+        if job_name is not None:
+            check_name("job", job_name)
+            existing = self.find_job(job_name)
+            if existing is not None:
+                log.info("Job %s already exists (%s); attaching to it", job_name, existing["status"])
+                return {**existing, "deployment_name": deployment_name, "attached": True}
+        deployment_name = self._resolve_deployment(endpoint_name, deployment_name)
+        sdk_inputs = {key: Input(type=item.type, path=self._remote_uri(item)) for key, item in parsed.items()}
+        outputs = {"score": Output(type=output_type(output_path), path=output_path)} if output_path else None
+        with remote_errors(f"Invoking batch endpoint {endpoint_name}"):
+            job = self.get_client().batch_endpoints.invoke(
+                endpoint_name,
+                deployment_name=deployment_name,
+                inputs=sdk_inputs,
+                outputs=outputs,
+                job_name=job_name,
+                experiment_name=experiment_name,
+                params_override=settings.to_params_override(),
+            )
+        status = normalise_status(job.status or "NotStarted", job.name)
+        log.info("Submitted job %s to %s/%s", job.name, endpoint_name, deployment_name)
+        return {"job_name": job.name, "deployment_name": deployment_name, "status": status, "attached": False}
+
+    def _resolve_deployment(self, endpoint_name: str, deployment_name: str | None) -> str:
+        """Name the deployment explicitly (trap: the SDK otherwise reuses the last one invoked)."""
+        if deployment_name:
+            check_name("deployment", deployment_name)
+            known = self.list_batch_deployments(endpoint_name)
+            if deployment_name not in known:
+                raise AzureMLConfigurationError(
+                    "deployment_name",
+                    f"{deployment_name!r} is not a deployment of {endpoint_name}; known: {', '.join(known) or 'none'}",
+                )
+            return deployment_name
+        default = self.get_batch_endpoint(endpoint_name).get("default_deployment")
+        if not default:
+            raise AzureMLConfigurationError(
+                "deployment_name", f"endpoint {endpoint_name} has no default deployment; name one"
+            )
+        return default
+
+    def _remote_uri(self, item: BatchInput) -> str:
+        if item.is_local and self._uploader is not None:
+            return self._uploader.upload(item.uri.removeprefix("file://"))
+        return item.uri
+
+    def find_job(self, job_name: str) -> dict[str, Any] | None:
+        """Return the job's state, or None when no job has that name."""
+        try:
+            return self.get_job(job_name)
+        except AzureMLNotFoundError:
+            return None
+
+    def get_job(self, job_name: str) -> dict[str, Any]:
+        """Return ``{"job_name", "status", "error", "studio_url"}`` with the status as the wire spells it."""
+        with remote_errors(f"Reading job {job_name}"):
+            job = self.get_client().jobs.get(check_name("job", job_name))
+        error = (
+            getattr(job, "error", None) or (job._to_dict() or {}).get("error")
+            if hasattr(job, "_to_dict")
+            else None
+        )
+        return {
+            "job_name": job.name,
+            "status": normalise_status(job.status, job.name),
+            "error": _error_message(error),
+            "studio_url": getattr(job, "studio_url", None),
+        }
+
+    def cancel_job(self, job_name: str) -> None:
+        """Ask Azure ML to cancel the job and wait until the request is accepted."""
+        with remote_errors(f"Cancelling job {job_name}"):
+            self.get_client().jobs.begin_cancel(check_name("job", job_name)).result()
+
+
+def _is_local(path: str) -> bool:
+    return "://" not in str(path) and not str(path).startswith("azureml:")
+
+
+def _error_message(error: Any) -> str | None:
+    if not error:
+        return None
+    if isinstance(error, dict):
+        return error.get("message") or str(error)
+    return getattr(error, "message", None) or str(error)
+
+
+def _compute_dict(compute: Any) -> dict[str, Any]:
+    return {
+        "name": compute.name,
+        "size": getattr(compute, "size", None),
+        "min_instances": getattr(compute, "min_instances", None),
+        "max_instances": getattr(compute, "max_instances", None),
+        "provisioning_state": getattr(compute, "provisioning_state", None),
+    }
+
+
+def _endpoint_dict(endpoint: Any) -> dict[str, Any]:
+    defaults = getattr(endpoint, "defaults", None)
+    return {
+        "name": endpoint.name,
+        "scoring_uri": endpoint.scoring_uri,
+        "default_deployment": getattr(defaults, "deployment_name", None) if defaults else None,
+        "provisioning_state": endpoint.provisioning_state,
+    }

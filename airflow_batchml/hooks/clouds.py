@@ -1,0 +1,64 @@
+"""Azure clouds the connection may name, and the custom-cloud description handed to azure-ai-ml.
+
+Sovereign clouds differ in their login authority, resource manager and studio host; a custom
+resource-manager URL (Azure Stack, or the local emulator) becomes a cloud registered with the SDK
+under a name derived from the URL, because the SDK's cloud registry is process-global and ignores
+a second registration of the same name with other endpoints.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Cloud:
+    """Endpoints of one Azure cloud."""
+
+    name: str
+    authority_host: str
+    resource_manager: str
+    studio_url: str
+
+
+CLOUDS: dict[str, Cloud] = {
+    "AzureCloud": Cloud(
+        "AzureCloud", "login.microsoftonline.com", "https://management.azure.com/", "https://ml.azure.com"
+    ),
+    "AzureChinaCloud": Cloud(
+        "AzureChinaCloud",
+        "login.chinacloudapi.cn",
+        "https://management.chinacloudapi.cn/",
+        "https://studio.ml.azure.cn",
+    ),
+    "AzureUSGovernment": Cloud(
+        "AzureUSGovernment",
+        "login.microsoftonline.us",
+        "https://management.usgovcloudapi.net/",
+        "https://ml.azure.us",
+    ),
+}
+
+
+def custom_cloud_name(resource_manager_url: str) -> str:
+    """A cloud name unique to one resource-manager URL (the SDK registers each name only once)."""
+    digest = hashlib.sha256(resource_manager_url.encode()).hexdigest()[:12]
+    return f"AirflowBatchML-{digest}"
+
+
+def custom_cloud_metadata(resource_manager_url: str, base: Cloud) -> dict[str, str]:
+    """The six keys azure-ai-ml needs to describe a cloud whose resource manager is ``resource_manager_url``.
+
+    Scoring and data-plane calls ask for tokens scoped to ``aml_resource_id``; a custom resource manager
+    also serves those, so both point at it.
+    """
+    url = resource_manager_url if resource_manager_url.endswith("/") else resource_manager_url + "/"
+    return {
+        "azure_portal": url,
+        "resource_manager": url,
+        "active_directory": f"https://{base.authority_host}/",
+        "aml_resource_id": url,
+        "storage_endpoint": "core.windows.net",
+        "registry_discovery_endpoint": url,
+    }

@@ -1,0 +1,101 @@
+"""The ``azure_ml`` Airflow connection, parsed and checked before anything talks to Azure.
+
+Every field is read from the connection's extras (plain keys, or the ``extra__azure_ml__`` form older
+UIs wrote); the service principal id and secret may also sit in login/password. Secrets are kept out
+of ``repr`` so a logged settings object leaks nothing.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
+
+from airflow_batchml.exceptions import AzureMLConfigurationError
+from airflow_batchml.hooks.clouds import CLOUDS
+
+if TYPE_CHECKING:
+    from airflow.sdk import Connection
+
+CONN_TYPE = "azure_ml"
+_REQUIRED = ("subscription_id", "resource_group", "workspace_name")
+_PREFIX = f"extra__{CONN_TYPE}__"
+# Spellings the Microsoft Azure provider's connections use, accepted so a copied extra works.
+_ALIASES = {"tenantId": "tenant_id", "subscriptionId": "subscription_id"}
+
+
+@dataclass(frozen=True)
+class AzureMLConnectionSettings:
+    """What the hook needs from an ``azure_ml`` connection, validated."""
+
+    subscription_id: str
+    resource_group: str
+    workspace_name: str
+    cloud: str = "AzureCloud"
+    tenant_id: str | None = None
+    client_id: str | None = None
+    client_secret: str | None = field(default=None, repr=False)
+    client_certificate_path: str | None = None
+    client_certificate_password: str | None = field(default=None, repr=False)
+    managed_identity_client_id: str | None = None
+    workload_identity_tenant_id: str | None = None
+    token: str | None = field(default=None, repr=False)
+    resource_manager_url: str | None = None
+    ca_bundle: str | None = None
+    wasb_conn_id: str | None = None
+
+    @classmethod
+    def from_connection(cls, conn: Connection) -> AzureMLConnectionSettings:
+        """Build settings from an Airflow connection; raise AzureMLConfigurationError naming the field."""
+        extras = _plain_extras(conn.extra_dejson)
+        values: dict[str, Any] = {name: extras.get(name) or None for name in _field_names()}
+        values["client_id"] = conn.login or values["client_id"]
+        values["client_secret"] = conn.password or values["client_secret"]
+        values["cloud"] = values["cloud"] or "AzureCloud"
+        settings = cls(**values)
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        """Check the combination of fields; every message names the field and what is accepted."""
+        for name in _REQUIRED:
+            if not getattr(self, name):
+                raise AzureMLConfigurationError(
+                    f"connection.{name}", "is required (set it in the connection's extras)"
+                )
+        if self.cloud not in CLOUDS:
+            raise AzureMLConfigurationError(
+                "connection.cloud", f"{self.cloud!r} is not one of {', '.join(CLOUDS)}"
+            )
+        if self.resource_manager_url and urlparse(self.resource_manager_url).scheme != "https":
+            raise AzureMLConfigurationError("connection.resource_manager_url", "must be an https:// URL")
+        if self.ca_bundle and not os.path.isfile(self.ca_bundle):
+            raise AzureMLConfigurationError("connection.ca_bundle", f"file {self.ca_bundle!r} does not exist")
+        if (self.client_secret or self.client_certificate_path) and not (self.client_id and self.tenant_id):
+            raise AzureMLConfigurationError(
+                "connection.tenant_id",
+                "a service principal secret or certificate needs both tenant_id and client_id (login)",
+            )
+        if self.client_certificate_path and not os.path.isfile(self.client_certificate_path):
+            raise AzureMLConfigurationError(
+                "connection.client_certificate_path", f"file {self.client_certificate_path!r} does not exist"
+            )
+
+
+def _field_names() -> list[str]:
+    return [name for name in AzureMLConnectionSettings.__dataclass_fields__]
+
+
+def _plain_extras(extras: dict[str, Any]) -> dict[str, Any]:
+    """Accept both ``tenant_id`` and the older ``extra__azure_ml__tenant_id`` spelling."""
+    plain = {}
+    for key, value in extras.items():
+        name = key.removeprefix(_PREFIX)
+        plain[_ALIASES.get(name, name)] = value
+    unknown = sorted(set(plain) - set(_field_names()))
+    if unknown:
+        raise AzureMLConfigurationError(
+            f"connection.extra.{unknown[0]}", f"is not a known field; accepted: {', '.join(_field_names())}"
+        )
+    return plain

@@ -1,0 +1,105 @@
+"""Turn the YAML files ``az ml`` takes into azure-ai-ml entities, checked before anything is sent.
+
+A batch deployment YAML comes in two forms: the current one with a ``settings:`` block (a model batch
+deployment) and the older flat one with the same settings at top level. The SDK has one loader for
+each and rejects the other form's fields, so the form is chosen by the presence of ``settings``.
+Unknown fields become an :class:`AzureMLConfigurationError` naming the field.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from airflow_batchml.exceptions import AzureMLConfigurationError
+
+_UNKNOWN_FIELD = re.compile(r"\{.*\}", re.S)
+
+
+def read_yaml(path: str | Path, field: str) -> dict[str, Any]:
+    """Read a YAML mapping with the safe loader; a missing or malformed file names ``field``."""
+    path = Path(path)
+    if not path.is_file():
+        raise AzureMLConfigurationError(field, f"file {str(path)!r} does not exist")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        raise AzureMLConfigurationError(field, f"{path} is not valid YAML: {err}") from err
+    if not isinstance(data, dict):
+        raise AzureMLConfigurationError(field, f"{path} must hold a mapping at the top level")
+    return data
+
+
+def load_deployment(path: str | Path, field: str = "deployment") -> Any:
+    """Load a batch deployment YAML in either form; the SDK entity keeps the YAML's folder as base path."""
+    from azure.ai.ml.entities._load_functions import load_batch_deployment, load_model_batch_deployment
+
+    data = read_yaml(path, field)
+    loader = (
+        load_model_batch_deployment
+        if "settings" in data or data.get("type") == "model"
+        else load_batch_deployment
+    )
+    return _load(loader, path, field)
+
+
+def load_endpoint(path: str | Path, field: str = "endpoint") -> Any:
+    from azure.ai.ml import load_batch_endpoint
+
+    read_yaml(path, field)
+    return _load(load_batch_endpoint, path, field)
+
+
+def load_schedule(path: str | Path, field: str = "schedule") -> Any:
+    from azure.ai.ml import load_schedule as sdk_load_schedule
+
+    read_yaml(path, field)
+    return _load(sdk_load_schedule, path, field)
+
+
+def load_compute(path: str | Path, field: str = "compute") -> Any:
+    from azure.ai.ml import load_compute as sdk_load_compute
+
+    read_yaml(path, field)
+    return _load(sdk_load_compute, path, field)
+
+
+def _load(loader: Any, path: str | Path, field: str) -> Any:
+    """Call an SDK loader and turn its marshmallow error into one that names the first bad field."""
+    from marshmallow import ValidationError
+
+    try:
+        return loader(source=str(path))
+    except ValidationError as err:
+        raise AzureMLConfigurationError(f"{field} ({path})", _first_problem(str(err))) from err
+
+
+def _first_problem(message: str) -> str:
+    """Pull ``field: problem`` out of the SDK's 'Validation for ... failed: {json}' text."""
+    match = _UNKNOWN_FIELD.search(message)
+    if not match:
+        return message.strip().splitlines()[0]
+    try:
+        problems = json.loads(match.group(0))
+    except json.JSONDecodeError:
+        return message.strip().splitlines()[0]
+    return "; ".join(_flatten(problems))
+
+
+def _flatten(problems: Any, prefix: str = "") -> list[str]:
+    if isinstance(problems, dict):
+        return [line for key, value in problems.items() for line in _flatten(value, f"{prefix}{key}.")]
+    if isinstance(problems, list):
+        return [f"{prefix.rstrip('.')}: {'; '.join(str(p) for p in problems)}"]
+    return [f"{prefix.rstrip('.')}: {problems}"]
+
+
+def strip_azureml_prefix(compute: str | None) -> str | None:
+    """``azureml:cluster`` -> ``cluster``: a Python-built deployment otherwise sends a wrong compute id."""
+    if compute and compute.startswith("azureml:") and "/" not in compute:
+        return compute.removeprefix("azureml:")
+    return compute
