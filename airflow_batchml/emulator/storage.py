@@ -1,0 +1,209 @@
+"""Moving a batch job's data: resolve the URIs Azure ML accepts, download inputs, upload outputs.
+
+A job names its code, model, inputs and output as ``azureml://datastores/<name>/paths/<path>`` (or the
+long form with subscription, resource group and workspace), as blob URLs of the workspace's storage
+account, or, on the emulator only, as local paths. Datastores map to containers of one storage account
+(Azurite locally); the engine works on local copies, as Azure's workers work on mounted or downloaded data.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import shutil
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
+from urllib.parse import unquote, urlsplit
+
+from azure.core.exceptions import AzureError, ResourceExistsError, ResourceNotFoundError
+from azure.storage.blob import BlobServiceClient
+
+from airflow_batchml.emulator.scoring.spec import ErrorCode, JobError
+
+if TYPE_CHECKING:
+    from azure.storage.blob import BlobProperties, ContainerClient
+
+log = logging.getLogger(__name__)
+
+DATASTORE_URI = re.compile(
+    r"^azureml://(?:subscriptions/.+?/workspaces/[^/]+/)?datastores/([^/]+)/paths/(.*)$"
+)
+DOWNLOAD_THREADS = 8
+
+
+@dataclass(frozen=True)
+class BlobLocation:
+    """A blob or a blob folder (a name prefix) in one container of the storage account."""
+
+    container: str
+    path: str
+
+    def child(self, name: str) -> BlobLocation:
+        """The location ``name`` inside this folder."""
+        return BlobLocation(self.container, f"{self.path.rstrip('/')}/{name}".lstrip("/"))
+
+
+@dataclass(frozen=True)
+class LocalLocation:
+    """A file or folder on this machine (emulator only: Azure has no access to the caller's disk)."""
+
+    path: Path
+
+    def child(self, name: str) -> LocalLocation:
+        """The location ``name`` inside this folder."""
+        return LocalLocation(self.path / name)
+
+
+Location = BlobLocation | LocalLocation
+
+
+def split_output(uri: str, default_file_name: str) -> tuple[str, str]:
+    """Split an output URI into (folder URI, file name).
+
+    Azure treats an output path whose last segment has a suffix (``.../scores.csv``) as the output file
+    itself; any other path is the folder that receives ``output_file_name``.
+    """
+    trimmed = uri.rstrip("/")
+    last = PurePosixPath(urlsplit(trimmed).path).name
+    if uri.endswith("/") or not PurePosixPath(last).suffix:
+        return uri, default_file_name
+    return trimmed[: -len(last)], last
+
+
+class JobStorage:
+    """The storage account and datastores a job's URIs resolve against.
+
+    :param connection_string: the storage account's connection string (Azurite's or Azure's).
+    :param datastores: datastore name -> container name.
+    """
+
+    def __init__(self, connection_string: str, datastores: dict[str, str]) -> None:
+        self._connection_string = connection_string
+        self._datastores = datastores
+        self._client: BlobServiceClient | None = None
+
+    @property
+    def client(self) -> BlobServiceClient:
+        """The blob service client, created on first use so local-only jobs never need the account."""
+        if self._client is None:
+            self._client = BlobServiceClient.from_connection_string(self._connection_string)
+        return self._client
+
+    def resolve(self, uri: str) -> Location:
+        """Turn a datastore URI, blob URL or local path into a location; reject what cannot be read."""
+        if match := DATASTORE_URI.match(uri):
+            datastore, path = match.groups()
+            if datastore not in self._datastores:
+                raise JobError(
+                    ErrorCode.INVALID_SPEC,
+                    f"unknown datastore {datastore!r} in {uri}; known: {sorted(self._datastores)}",
+                )
+            return BlobLocation(self._datastores[datastore], unquote(path).lstrip("/"))
+        if uri.startswith(("http://", "https://")):
+            return self._resolve_url(uri)
+        if uri.startswith("azureml:"):
+            raise JobError(
+                ErrorCode.INVALID_SPEC,
+                f"{uri} is not a storage path; data assets must be resolved to their path before submit",
+            )
+        return LocalLocation(Path(uri.removeprefix("file://")).expanduser())
+
+    def _resolve_url(self, uri: str) -> BlobLocation:
+        """A blob URL of the configured account: ``<account endpoint>/<container>/<path>``."""
+        endpoint = self.client.url.rstrip("/")
+        target, base = urlsplit(uri), urlsplit(endpoint)
+        prefix = base.path.rstrip("/") + "/"
+        if target.netloc != base.netloc or not target.path.startswith(prefix):
+            raise JobError(
+                ErrorCode.INVALID_SPEC, f"{uri} is not in the configured storage account ({endpoint})"
+            )
+        container, _, path = unquote(target.path[len(prefix) :]).partition("/")
+        return BlobLocation(container, path)
+
+    def fetch(self, location: Location, dest: Path, kind: str) -> Path:
+        """Make ``location`` available locally; return the local file or folder.
+
+        Local paths are used in place (no copy). Blob folders are downloaded with their sub-folders,
+        skipping zero-byte folder markers; a folder with no files is an error, as for Azure's inputs.
+        """
+        if isinstance(location, LocalLocation):
+            if not location.path.exists():
+                raise JobError(ErrorCode.INPUT_NOT_FOUND, f"{location.path} does not exist")
+            return location.path
+        try:
+            if kind == "uri_file":
+                return self._download_file(location, dest)
+            return self._download_folder(location, dest)
+        except ResourceNotFoundError as err:
+            raise JobError(ErrorCode.INPUT_NOT_FOUND, f"{_describe(location)} does not exist") from err
+        except AzureError as err:
+            raise JobError(ErrorCode.STORAGE, f"reading {_describe(location)} failed: {err}") from err
+
+    def _download_file(self, location: BlobLocation, dest: Path) -> Path:
+        target = dest / PurePosixPath(location.path).name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        blob = self.client.get_blob_client(location.container, location.path)
+        with target.open("wb") as handle:
+            blob.download_blob().readinto(handle)
+        return target
+
+    def _download_folder(self, location: BlobLocation, dest: Path) -> Path:
+        container = self.client.get_container_client(location.container)
+        if not container.exists():
+            raise JobError(ErrorCode.INPUT_NOT_FOUND, f"container {location.container} does not exist")
+        prefix = f"{location.path.rstrip('/')}/".lstrip("/")
+        listing = container.list_blobs(name_starts_with=prefix or None, include=["metadata"])
+        names = [blob.name for blob in listing if not _is_folder_marker(blob)]
+        if not names:
+            raise JobError(ErrorCode.INPUT_NOT_FOUND, f"{_describe(location)} has no files")
+        dest.mkdir(parents=True, exist_ok=True)
+        with ThreadPoolExecutor(DOWNLOAD_THREADS) as pool:
+            list(pool.map(lambda name: _download_blob(container, name, dest / name[len(prefix) :]), names))
+        return dest
+
+    def exists(self, location: Location) -> bool:
+        """Whether a file is already at ``location`` (an existing output fails the job, as in Azure)."""
+        if isinstance(location, LocalLocation):
+            return location.path.exists()
+        try:
+            return self.client.get_blob_client(location.container, location.path).exists()
+        except AzureError as err:
+            raise JobError(ErrorCode.STORAGE, f"checking {_describe(location)} failed: {err}") from err
+
+    def upload(self, source: Path, location: Location) -> None:
+        """Write one local file to ``location``, creating the container or folders it needs."""
+        if isinstance(location, LocalLocation):
+            if location.path.exists():
+                raise JobError(ErrorCode.OUTPUT_EXISTS, f"{location.path} already exists")
+            location.path.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, location.path)
+            return
+        try:
+            container = self.client.get_container_client(location.container)
+            if not container.exists():
+                container.create_container()
+            with source.open("rb") as handle:
+                container.upload_blob(location.path, handle, overwrite=False)
+        except ResourceExistsError as err:
+            raise JobError(ErrorCode.OUTPUT_EXISTS, f"{_describe(location)} already exists") from err
+        except AzureError as err:
+            raise JobError(ErrorCode.STORAGE, f"writing {_describe(location)} failed: {err}") from err
+
+
+def _is_folder_marker(blob: BlobProperties) -> bool:
+    """Folder placeholders (``name/`` or ADLS ``hdi_isfolder``) are not files to score."""
+    return blob.name.endswith("/") or (blob.size == 0 and bool((blob.metadata or {}).get("hdi_isfolder")))
+
+
+def _download_blob(container: ContainerClient, name: str, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with target.open("wb") as handle:
+        container.download_blob(name).readinto(handle)
+
+
+def _describe(location: Location) -> str:
+    if isinstance(location, LocalLocation):
+        return str(location.path)
+    return f"blob {location.container}/{location.path}"
