@@ -50,9 +50,7 @@ class BatchInput:
                 f"{value!r} is not an input; give a datastore path, a data asset, an https URL or a local path",
             )
         if kind not in INPUT_TYPES:
-            raise AzureMLConfigurationError(
-                f"{field}.type", f"{kind!r} is not one of {', '.join(INPUT_TYPES)}"
-            )
+            raise AzureMLConfigurationError(f"{field}.type", f"{kind!r} is not one of {', '.join(INPUT_TYPES)}")
         _check_form(uri, field)
         return cls(uri=uri, type=kind)
 
@@ -77,17 +75,13 @@ def _form(uri: str) -> str:
 def _check_form(uri: str, field: str) -> None:
     form = _form(uri)
     if form == "datastore" and not _DATASTORE_URI.fullmatch(uri):
-        raise AzureMLConfigurationError(
-            field, f"{uri!r} is not of the form azureml://datastores/<name>/paths/<path>"
-        )
+        raise AzureMLConfigurationError(field, f"{uri!r} is not of the form azureml://datastores/<name>/paths/<path>")
     if form == "data_asset" and not _DATA_ASSET.fullmatch(uri):
         raise AzureMLConfigurationError(
             field, f"{uri!r} is not of the form azureml:<name>:<version> or azureml:<name>@latest"
         )
     if form == "unknown":
-        raise AzureMLConfigurationError(
-            field, f"{uri!r} is not a datastore path, data asset, https URL or local path"
-        )
+        raise AzureMLConfigurationError(field, f"{uri!r} is not a datastore path, data asset, https URL or local path")
     if form == "local" and not os.path.exists(uri.removeprefix("file://")):
         raise AzureMLConfigurationError(field, f"local path {uri!r} does not exist")
 
@@ -129,9 +123,7 @@ class BatchJobOverrides:
         if isinstance(value, BatchJobOverrides):
             return value
         if not isinstance(value, dict):
-            raise AzureMLConfigurationError(
-                field, f"must be a mapping of {', '.join(cls.__dataclass_fields__)}"
-            )
+            raise AzureMLConfigurationError(field, f"must be a mapping of {', '.join(cls.__dataclass_fields__)}")
         unknown = sorted(set(value) - set(cls.__dataclass_fields__))
         if unknown:
             raise AzureMLConfigurationError(
@@ -140,12 +132,8 @@ class BatchJobOverrides:
             )
         for key, minimum in _INT_FIELDS.items():
             number = value.get(key)
-            if number is not None and (
-                isinstance(number, bool) or not isinstance(number, int) or number < minimum
-            ):
-                raise AzureMLConfigurationError(
-                    f"{field}.{key}", f"{number!r} is not a whole number >= {minimum}"
-                )
+            if number is not None and (isinstance(number, bool) or not isinstance(number, int) or number < minimum):
+                raise AzureMLConfigurationError(f"{field}.{key}", f"{number!r} is not a whole number >= {minimum}")
         name = value.get("output_file_name")
         if name is not None and (not isinstance(name, str) or not _is_plain_file_name(name)):
             raise AzureMLConfigurationError(f"{field}.output_file_name", f"{name!r} is not a plain file name")

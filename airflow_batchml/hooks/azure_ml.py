@@ -14,9 +14,8 @@ interval is a hook argument.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -24,13 +23,16 @@ from typing import Any
 from airflow.sdk import BaseHook
 
 from airflow_batchml.batch_job import BatchInput, BatchJobOverrides, output_type
-from airflow_batchml.exceptions import AzureMLConfigurationError, AzureMLNotFoundError, AzureMLRemoteError
+from airflow_batchml.exceptions import AzureMLConfigurationError, AzureMLNotFoundError
 from airflow_batchml.hooks import deployment_spec
 from airflow_batchml.hooks.asset_upload import LocalAssetUploader
 from airflow_batchml.hooks.clouds import CLOUDS, custom_cloud_metadata, custom_cloud_name
 from airflow_batchml.hooks.connection_settings import AzureMLConnectionSettings
 from airflow_batchml.hooks.credentials import get_credential
-from airflow_batchml.hooks.job_status import normalise_status
+from airflow_batchml.hooks.errors import remote_errors
+from airflow_batchml.hooks.job_status import AzureMLJobStatus, normalise_status
+from airflow_batchml.hooks.published_pipelines import PublishedPipelineOperations
+from airflow_batchml.hooks.schedules import ScheduleOperations
 from airflow_batchml.names import check_name
 
 log = logging.getLogger(__name__)
@@ -38,26 +40,7 @@ log = logging.getLogger(__name__)
 DEFAULT_DATASTORE = "workspaceblobstore"
 
 
-@contextlib.contextmanager
-def remote_errors(action: str) -> Iterator[None]:
-    """Translate azure-core / azure-ai-ml errors into the plugin's types, naming the action."""
-    from azure.core.exceptions import AzureError, ResourceNotFoundError
-    from azure.ai.ml.exceptions import MlException
-
-    try:
-        yield
-    except ResourceNotFoundError as err:
-        raise AzureMLNotFoundError(f"{action}: not found ({_first_line(err)})") from err
-    except (AzureError, MlException) as err:
-        raise AzureMLRemoteError(f"{action} failed: {_first_line(err)}") from err
-
-
-def _first_line(err: Exception) -> str:
-    text = getattr(err, "message", None) or str(err)
-    return str(text).strip().splitlines()[0] if str(text).strip() else type(err).__name__
-
-
-class AzureMLHook(BaseHook):
+class AzureMLHook(ScheduleOperations, PublishedPipelineOperations, BaseHook):
     """Interact with one Azure ML workspace named by an ``azure_ml`` connection.
 
     :param azure_ml_conn_id: The ``azure_ml`` connection to use.
@@ -95,9 +78,7 @@ class AzureMLHook(BaseHook):
         kwargs: dict[str, Any] = {"polling_interval": self.polling_interval, "cloud": settings.cloud}
         if settings.resource_manager_url:
             kwargs["cloud"] = custom_cloud_name(settings.resource_manager_url)
-            kwargs["cloud_metadata"] = custom_cloud_metadata(
-                settings.resource_manager_url, CLOUDS[settings.cloud]
-            )
+            kwargs["cloud_metadata"] = custom_cloud_metadata(settings.resource_manager_url, CLOUDS[settings.cloud])
         if settings.ca_bundle:
             kwargs["connection_verify"] = settings.ca_bundle
         return MLClient(
@@ -198,9 +179,7 @@ class AzureMLHook(BaseHook):
         """
         if isinstance(deployment, (str, Path)):
             deployment = deployment_spec.load_deployment(deployment)
-        deployment.endpoint_name = check_name(
-            "endpoint", endpoint_name or deployment.endpoint_name, "endpoint_name"
-        )
+        deployment.endpoint_name = check_name("endpoint", endpoint_name or deployment.endpoint_name, "endpoint_name")
         deployment.name = check_name("deployment", name or deployment.name)
         deployment.compute = deployment_spec.strip_azureml_prefix(deployment.compute)
         self._upload_local_assets(deployment)
@@ -217,9 +196,7 @@ class AzureMLHook(BaseHook):
         with remote_errors(f"Setting default deployment of {endpoint_name}"):
             endpoint = client.batch_endpoints.get(check_name("endpoint", endpoint_name))
             if deployment_name not in self.list_batch_deployments(endpoint_name):
-                raise AzureMLNotFoundError(
-                    f"Deployment {deployment_name} does not exist in endpoint {endpoint_name}"
-                )
+                raise AzureMLNotFoundError(f"Deployment {deployment_name} does not exist in endpoint {endpoint_name}")
             endpoint.defaults.deployment_name = deployment_name
             return _endpoint_dict(client.batch_endpoints.begin_create_or_update(endpoint).result())
 
@@ -335,17 +312,23 @@ class AzureMLHook(BaseHook):
         """Return ``{"job_name", "status", "error", "studio_url"}`` with the status as the wire spells it."""
         with remote_errors(f"Reading job {job_name}"):
             job = self.get_client().jobs.get(check_name("job", job_name))
-        error = (
-            getattr(job, "error", None) or (job._to_dict() or {}).get("error")
-            if hasattr(job, "_to_dict")
-            else None
-        )
+        status = normalise_status(job.status, job.name)
         return {
             "job_name": job.name,
-            "status": normalise_status(job.status, job.name),
-            "error": _error_message(error),
+            "status": status,
+            "error": self._job_error(job.name) if status in AzureMLJobStatus.FAILURE_STATUSES else None,
             "studio_url": getattr(job, "studio_url", None),
         }
+
+    def _job_error(self, job_name: str) -> str | None:
+        """The failure message from run history (the record ``az ml job show`` and studio read it from)."""
+        try:
+            details = self.get_client().jobs._runs_operations.get_run_details(job_name)
+        except Exception as err:  # the message is a nicety; the status already says the job failed
+            log.warning("Could not read the error of job %s: %s", job_name, type(err).__name__)
+            return None
+        error = getattr(getattr(details, "error", None), "error", None)
+        return getattr(error, "message", None)
 
     def cancel_job(self, job_name: str) -> None:
         """Ask Azure ML to cancel the job and wait until the request is accepted."""
@@ -355,14 +338,6 @@ class AzureMLHook(BaseHook):
 
 def _is_local(path: str) -> bool:
     return "://" not in str(path) and not str(path).startswith("azureml:")
-
-
-def _error_message(error: Any) -> str | None:
-    if not error:
-        return None
-    if isinstance(error, dict):
-        return error.get("message") or str(error)
-    return getattr(error, "message", None) or str(error)
 
 
 def _compute_dict(compute: Any) -> dict[str, Any]:

@@ -61,13 +61,9 @@ class AzureMLConnectionSettings:
         """Check the combination of fields; every message names the field and what is accepted."""
         for name in _REQUIRED:
             if not getattr(self, name):
-                raise AzureMLConfigurationError(
-                    f"connection.{name}", "is required (set it in the connection's extras)"
-                )
+                raise AzureMLConfigurationError(f"connection.{name}", "is required (set it in the connection's extras)")
         if self.cloud not in CLOUDS:
-            raise AzureMLConfigurationError(
-                "connection.cloud", f"{self.cloud!r} is not one of {', '.join(CLOUDS)}"
-            )
+            raise AzureMLConfigurationError("connection.cloud", f"{self.cloud!r} is not one of {', '.join(CLOUDS)}")
         if self.resource_manager_url and urlparse(self.resource_manager_url).scheme != "https":
             raise AzureMLConfigurationError("connection.resource_manager_url", "must be an https:// URL")
         if self.ca_bundle and not os.path.isfile(self.ca_bundle):

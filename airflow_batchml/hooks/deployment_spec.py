@@ -39,11 +39,7 @@ def load_deployment(path: str | Path, field: str = "deployment") -> Any:
     from azure.ai.ml.entities._load_functions import load_batch_deployment, load_model_batch_deployment
 
     data = read_yaml(path, field)
-    loader = (
-        load_model_batch_deployment
-        if "settings" in data or data.get("type") == "model"
-        else load_batch_deployment
-    )
+    loader = load_model_batch_deployment if "settings" in data or data.get("type") == "model" else load_batch_deployment
     return _load(loader, path, field)
 
 
