@@ -27,9 +27,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-DATASTORE_URI = re.compile(
-    r"^azureml://(?:subscriptions/.+?/workspaces/[^/]+/)?datastores/([^/]+)/paths/(.*)$"
-)
+DATASTORE_URI = re.compile(r"^azureml://(?:subscriptions/.+?/workspaces/[^/]+/)?datastores/([^/]+)/paths/(.*)$")
 DOWNLOAD_THREADS = 8
 
 
@@ -116,9 +114,7 @@ class JobStorage:
         target, base = urlsplit(uri), urlsplit(endpoint)
         prefix = base.path.rstrip("/") + "/"
         if target.netloc != base.netloc or not target.path.startswith(prefix):
-            raise JobError(
-                ErrorCode.INVALID_SPEC, f"{uri} is not in the configured storage account ({endpoint})"
-            )
+            raise JobError(ErrorCode.INVALID_SPEC, f"{uri} is not in the configured storage account ({endpoint})")
         container, _, path = unquote(target.path[len(prefix) :]).partition("/")
         return BlobLocation(container, path)
 
@@ -171,6 +167,12 @@ class JobStorage:
             return self.client.get_blob_client(location.container, location.path).exists()
         except AzureError as err:
             raise JobError(ErrorCode.STORAGE, f"checking {_describe(location)} failed: {err}") from err
+
+    def is_file(self, location: Location) -> bool:
+        """Whether ``location`` is one file rather than a folder (a model may be either)."""
+        if isinstance(location, LocalLocation):
+            return location.path.is_file()
+        return bool(location.path) and self.exists(location)
 
     def upload(self, source: Path, location: Location) -> None:
         """Write one local file to ``location``, creating the container or folders it needs."""

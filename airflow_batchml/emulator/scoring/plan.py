@@ -41,9 +41,7 @@ def plan_mini_batches(files: Sequence[str | Path], mini_batch_size: int) -> list
     ]
 
 
-def effective_workers(
-    requested: int, cpu_count: int | None, cap: int | None = None
-) -> tuple[int, str | None]:
+def effective_workers(requested: int, cpu_count: int | None, cap: int | None = None) -> tuple[int, str | None]:
     """How many worker processes to run, and a warning when fewer than requested.
 
     On one machine ``instance_count x max_concurrency_per_instance`` processes beyond the core count only

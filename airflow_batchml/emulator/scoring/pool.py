@@ -94,14 +94,10 @@ class WorkerProcess:
         """Send the init message and wait for ``init()``; raise ``WorkerFatal`` if the script cannot serve."""
         config = self._config
         try:
-            self._to_worker.send(
-                ("init", str(config.script_path), str(config.code_dir), config.logging_level)
-            )
+            self._to_worker.send(("init", str(config.script_path), str(config.code_dir), config.logging_level))
             reply = self._receive(config.init_timeout)
         except (EOFError, OSError) as err:
-            raise WorkerFatal(
-                worker.INIT_FAILED, f"the worker process {self._exit_note()} during init()"
-            ) from err
+            raise WorkerFatal(worker.INIT_FAILED, f"the worker process {self._exit_note()} during init()") from err
         if reply is None:
             raise WorkerFatal(worker.INIT_FAILED, f"init() did not finish within {config.init_timeout:g}s")
         if reply[0] == "fatal":

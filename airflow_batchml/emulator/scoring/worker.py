@@ -46,14 +46,10 @@ def load_script(script_path: str, code_dir: str) -> ModuleType:
     try:
         spec.loader.exec_module(module)
     except BaseException as err:
-        raise ScriptError(
-            INIT_FAILED, f"importing {Path(script_path).name} failed: {_describe(err)}"
-        ) from err
+        raise ScriptError(INIT_FAILED, f"importing {Path(script_path).name} failed: {_describe(err)}") from err
     missing = [fn for fn in ("init", "run") if not callable(getattr(module, fn, None))]
     if missing:
-        raise ScriptError(
-            SCRIPT_INVALID, f"{Path(script_path).name} does not define {' and '.join(missing)}()"
-        )
+        raise ScriptError(SCRIPT_INVALID, f"{Path(script_path).name} does not define {' and '.join(missing)}()")
     return module
 
 

@@ -1,0 +1,93 @@
+"""The job log a user reads through the API: engine messages filtered by ``logging_level``, script output.
+
+Also checks the deployment's environment against this interpreter: the emulator records the environment
+but does not build it, so the log is where a user learns that a declared pip package is missing.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from importlib import metadata
+from typing import Any, Protocol
+
+import yaml
+
+log = logging.getLogger(__name__)
+
+LEVELS = {"debug": 10, "info": 20, "warning": 30, "warn": 30, "error": 40, "critical": 50}
+REQUIREMENT_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
+
+
+class Reporter(Protocol):
+    """What the server's store offers the engine (its internal interface, not Azure's)."""
+
+    def set_status(self, job_name: str, status: str, error: dict | None = None) -> None: ...
+
+    def set_progress(self, job_name: str, done: int, total: int, failed_files: int) -> None: ...
+
+    def append_log(self, job_name: str, text: str) -> None: ...
+
+
+class JobLog:
+    """Appends timestamped lines to one job's log, dropping those below the job's ``logging_level``.
+
+    A failing reporter must not fail the job, so its errors are logged here and swallowed.
+    """
+
+    def __init__(self, reporter: Reporter, job_name: str, logging_level: str) -> None:
+        self._reporter = reporter
+        self._job_name = job_name
+        self._threshold = LEVELS.get(logging_level.lower(), logging.INFO)
+
+    def debug(self, message: str, *args: Any) -> None:
+        self._write(logging.DEBUG, message, args)
+
+    def info(self, message: str, *args: Any) -> None:
+        self._write(logging.INFO, message, args)
+
+    def warning(self, message: str, *args: Any) -> None:
+        self._write(logging.WARNING, message, args)
+
+    def error(self, message: str, *args: Any) -> None:
+        self._write(logging.ERROR, message, args)
+
+    def script_output(self, worker_id: int, line: str) -> None:
+        """A line the scoring script printed or logged; the worker already applied the logging level."""
+        self._append(f"[worker {worker_id}] {line}")
+
+    def _write(self, level: int, message: str, args: tuple[Any, ...]) -> None:
+        if level < self._threshold:
+            return
+        self._append(f"{logging.getLevelName(level)} {message % args if args else message}")
+
+    def _append(self, line: str) -> None:
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
+        try:
+            self._reporter.append_log(self._job_name, f"{stamp} {line}\n")
+        except Exception:
+            log.exception("Could not append to the log of job %s", self._job_name)
+
+
+def missing_pip_packages(conda_file: str) -> list[str]:
+    """Pip requirements of a conda file that are not installed in this interpreter.
+
+    Only the ``pip:`` section is checked: conda package names do not map reliably to installed
+    distributions. Options (``--index-url ...``) and URLs are skipped.
+    """
+    document = yaml.safe_load(conda_file) or {}
+    dependencies = document.get("dependencies") or [] if isinstance(document, dict) else []
+    requirements = [
+        req for dep in dependencies if isinstance(dep, dict) for req in dep.get("pip") or [] if isinstance(req, str)
+    ]
+    missing = []
+    for requirement in requirements:
+        match = REQUIREMENT_NAME.match(requirement)
+        if requirement.lstrip().startswith("-") or "://" in requirement or not match:
+            continue
+        try:
+            metadata.distribution(match.group(1))
+        except metadata.PackageNotFoundError:
+            missing.append(match.group(1))
+    return missing
