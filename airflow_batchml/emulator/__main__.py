@@ -1,0 +1,45 @@
+"""``python -m airflow_batchml.emulator --state-dir DIR --port PORT``: run the local Azure ML emulator."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from airflow_batchml.emulator.server import AZURITE_CONNECTION_STRING, ServerConfig, run
+
+
+def parse_args(argv: list[str] | None = None) -> ServerConfig:
+    parser = argparse.ArgumentParser(
+        prog="python -m airflow_batchml.emulator",
+        description="Local Azure ML emulator (HTTPS, ARM + batch scoring REST) for azure-ai-ml.",
+    )
+    parser.add_argument("--state-dir", type=Path, required=True, help="state, TLS files, connection.json")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
+    parser.add_argument(
+        "--storage-connection-string",
+        default=AZURITE_CONNECTION_STRING,
+        help="blob storage behind the datastores (default: Azurite's development account on :10000)",
+    )
+    parser.add_argument("--token", default=None, help="bearer token to require (default: generated, kept)")
+    parser.add_argument("--wasb-conn-id", default="wasb_default", help="written into connection.json")
+    args = parser.parse_args(argv)
+    return ServerConfig(
+        state_dir=args.state_dir,
+        port=args.port,
+        host=args.host,
+        storage_connection_string=args.storage_connection_string,
+        token=args.token,
+        wasb_conn_id=args.wasb_conn_id,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return run(parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,211 @@
+"""The emulator's FastAPI application: the route table, the request gate and error translation.
+
+Handlers live in ``handlers/`` (one module per resource family). In front of them a small ASGI gate
+normalises ARM path casing, checks the bearer token (except where azure-ai-ml sends none: the discovery
+document and signed log URLs) and fires armed HTTP fault rules. Every error leaves as ARM error JSON.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import re
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from airflow_batchml.emulator import lro
+from airflow_batchml.emulator.errors import EmulatorError, NotFound, arm_error_body
+from airflow_batchml.emulator.handlers import (
+    admin,
+    assets,
+    computes,
+    deployments,
+    endpoints,
+    jobs,
+    pipelines,
+    schedules,
+    workspace,
+)
+from airflow_batchml.emulator.handlers.common import PROVIDER, EmulatorContext
+
+log = logging.getLogger(__name__)
+
+WS = f"/subscriptions/{{sub}}/resourceGroups/{{rg}}/providers/{PROVIDER}/workspaces/{{ws}}"
+ADMIN_PREFIX = "/_emulator"
+_NO_TOKEN_PATHS = re.compile(r"^/(discovery$|_logs/)")
+_CASE_FIXES = [
+    (re.compile(r"/resourcegroups/", re.IGNORECASE), "/resourceGroups/"),
+    (re.compile(rf"/providers/{re.escape(PROVIDER)}/", re.IGNORECASE), f"/providers/{PROVIDER}/"),
+]
+
+Route = tuple[str, str, Callable[..., Any]]
+
+
+def _asset_routes() -> list[Route]:
+    routes: list[Route] = []
+    for family in assets.FAMILIES:
+        handler = assets.family_handlers(family)
+        base = f"{WS}/{family}"
+        routes += [
+            ("GET", base, handler["list_containers"]),
+            ("GET", f"{base}/{{name}}", handler["get_container"]),
+            ("PUT", f"{base}/{{name}}", handler["put_container"]),
+            ("GET", f"{base}/{{name}}/versions", handler["list_versions"]),
+            ("GET", f"{base}/{{name}}/versions/{{version}}", handler["get_version"]),
+            ("PUT", f"{base}/{{name}}/versions/{{version}}", handler["put_version"]),
+            ("POST", f"{base}/{{name}}/versions/{{version}}/startPendingUpload", handler["start_pending_upload"]),
+        ]
+    return routes
+
+
+ARM_ROUTES: list[Route] = [
+    ("GET", WS, workspace.get_workspace),
+    ("GET", f"{WS}/computes", computes.list_computes),
+    ("PUT", f"{WS}/computes/{{name}}", computes.put_compute),
+    ("GET", f"{WS}/computes/{{name}}", computes.get_compute),
+    ("DELETE", f"{WS}/computes/{{name}}", computes.delete_compute),
+    ("GET", f"{WS}/batchEndpoints", endpoints.list_endpoints),
+    ("PUT", f"{WS}/batchEndpoints/{{endpoint}}", endpoints.put_endpoint),
+    ("GET", f"{WS}/batchEndpoints/{{endpoint}}", endpoints.get_endpoint),
+    ("DELETE", f"{WS}/batchEndpoints/{{endpoint}}", endpoints.delete_endpoint),
+    ("GET", f"{WS}/batchEndpoints/{{endpoint}}/deployments", deployments.list_deployments),
+    ("PUT", f"{WS}/batchEndpoints/{{endpoint}}/deployments/{{deployment}}", deployments.put_deployment),
+    ("GET", f"{WS}/batchEndpoints/{{endpoint}}/deployments/{{deployment}}", deployments.get_deployment),
+    ("DELETE", f"{WS}/batchEndpoints/{{endpoint}}/deployments/{{deployment}}", deployments.delete_deployment),
+    *_asset_routes(),
+    ("GET", f"{WS}/datastores", assets.list_datastores),
+    ("GET", f"{WS}/datastores/{{name}}", assets.get_datastore),
+    ("POST", f"{WS}/datastores/{{name}}/listSecrets", assets.list_datastore_secrets),
+    ("GET", f"{WS}/jobs/{{name}}", jobs.get_job),
+    ("POST", f"{WS}/jobs/{{name}}/cancel", jobs.cancel_job),
+    ("GET", f"{WS}/schedules", schedules.list_schedules),
+    ("PUT", f"{WS}/schedules/{{name}}", schedules.put_schedule),
+    ("GET", f"{WS}/schedules/{{name}}", schedules.get_schedule),
+    ("DELETE", f"{WS}/schedules/{{name}}", schedules.delete_schedule),
+    ("GET", f"/mferp/managementfrontend{WS}/batchEndpoints/{{endpoint}}/jobs", jobs.list_endpoint_jobs),
+    (
+        "GET",
+        f"/mferp/managementfrontend{WS}/batchEndpoints/{{endpoint}}/deployments/{{deployment}}/jobs",
+        jobs.list_deployment_jobs,
+    ),
+    ("GET", f"/history/v1.0{WS}/runs/{{name}}/details", jobs.get_run_details),
+    ("GET", f"/history/v1.0{WS}/experiments/{{experiment}}/runs/{{run_id}}", pipelines.get_experiment_run),
+    ("POST", f"/pipelines/v1.0{WS}/PipelineRuns/PipelineSubmit/{{pipeline_id}}", pipelines.submit_pipeline_run),
+]
+
+OPEN_ROUTES: list[Route] = [
+    (
+        "GET",
+        f"/subscriptions/{{sub}}/providers/{PROVIDER}/locations/{{location}}/mfeOperationsStatus/{{operation_id}}",
+        lro.get_operation_status,
+    ),
+    ("GET", "/discovery", workspace.get_discovery),
+    ("POST", "/batchEndpoints/{endpoint}/jobs", jobs.post_scoring),
+    ("GET", "/_logs/{name}/std_log.txt", jobs.download_log),
+    ("GET", f"{ADMIN_PREFIX}/health", admin.health),
+    ("POST", f"{ADMIN_PREFIX}/faults", admin.add_fault),
+    ("GET", f"{ADMIN_PREFIX}/faults", admin.list_faults),
+    ("DELETE", f"{ADMIN_PREFIX}/faults", admin.clear_faults),
+    ("GET", f"{ADMIN_PREFIX}/jobs", admin.list_all_jobs),
+    ("POST", f"{ADMIN_PREFIX}/pipelines", pipelines.publish_pipeline),
+]
+
+
+def check_workspace(request: Request) -> None:
+    """Only the emulator's one workspace exists; any other subscription/group/workspace is a 404."""
+    ctx: EmulatorContext = request.app.state.ctx
+    params = request.path_params
+    expected = (ctx.subscription_id, ctx.resource_group, ctx.workspace_name)
+    if tuple(str(params.get(key, "")).lower() for key in ("sub", "rg", "ws")) != tuple(
+        value.lower() for value in expected
+    ):
+        raise NotFound(f"Workspace {params.get('ws')} was not found in resource group {params.get('rg')}.")
+
+
+def create_app(ctx: EmulatorContext) -> FastAPI:
+    app = FastAPI(title="airflow-batchml Azure ML emulator", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.ctx = ctx
+    arm = APIRouter(dependencies=[Depends(check_workspace)])
+    for method, path, handler in ARM_ROUTES:
+        arm.add_api_route(path, handler, methods=[method])
+    app.include_router(arm)
+    for method, path, handler in OPEN_ROUTES:
+        app.add_api_route(path, handler, methods=[method])
+    _add_error_handlers(app)
+    app.add_middleware(RequestGate)
+    return app
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(EmulatorError)
+    def domain_error(request: Request, err: EmulatorError) -> JSONResponse:
+        return JSONResponse(err.body(), status_code=err.status)
+
+    @app.exception_handler(RequestValidationError)
+    def validation_error(request: Request, err: RequestValidationError) -> JSONResponse:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in item['loc'] if part != 'body') or 'body'}: {item['msg']}"
+            for item in err.errors()
+        )
+        return JSONResponse(arm_error_body("BadRequest", f"Invalid request: {problems}"), status_code=400)
+
+    @app.exception_handler(HTTPException)
+    def http_error(request: Request, err: HTTPException) -> JSONResponse:
+        code = "ResourceNotFound" if err.status_code == 404 else "BadRequest"
+        message = f"{request.method} {request.url.path}: {err.detail}"
+        return JSONResponse(arm_error_body(code, message), status_code=err.status_code)
+
+    @app.exception_handler(Exception)
+    def unexpected_error(request: Request, err: Exception) -> JSONResponse:
+        log.error("Unexpected error on %s %s: %r", request.method, request.url.path, err)
+        body = arm_error_body("InternalServerError", "The emulator failed to handle the request.")
+        return JSONResponse(body, status_code=500)
+
+
+class RequestGate:
+    """ASGI middleware: canonical ARM path casing, bearer-token check, injected HTTP faults."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope["path"]
+        for pattern, replacement in _CASE_FIXES:
+            path = pattern.sub(replacement, path)
+        scope = {**scope, "path": path, "raw_path": path.encode()}
+        refusal = self._refusal(scope)
+        if refusal is not None:
+            await refusal(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    def _refusal(self, scope: Scope) -> JSONResponse | None:
+        ctx: EmulatorContext = scope["app"].state.ctx  # Starlette puts the app in the scope first
+        path = scope["path"]
+        if not _NO_TOKEN_PATHS.match(path) and not _token_ok(scope, ctx.token):
+            body = arm_error_body("AuthenticationFailed", "A valid 'Authorization: Bearer' token is required.")
+            return JSONResponse(body, status_code=401, headers={"WWW-Authenticate": "Bearer"})
+        if path.startswith(ADMIN_PREFIX):
+            return None
+        fault = ctx.faults.take_http(scope["method"], path)
+        if fault is None:
+            return None
+        headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
+        message = f"Injected fault: {fault.status} for {scope['method']} {path}."
+        return JSONResponse(arm_error_body(fault.error_code(), message), fault.status, headers=headers)
+
+
+def _token_ok(scope: Scope, token: str) -> bool:
+    headers = dict(scope.get("headers") or [])
+    given = headers.get(b"authorization", b"").decode("latin-1")
+    scheme, _, value = given.partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(value.strip().encode(), token.encode())

@@ -1,0 +1,1 @@
+"""HTTP handlers, one module per resource family; they parse requests and serialise records only."""

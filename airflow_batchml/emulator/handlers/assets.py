@@ -1,0 +1,211 @@
+"""Versioned assets (models, codes, environments, data) and the datastores behind them.
+
+The rules are the ones azure-ai-ml depends on (AZURE_ML_WIRE.md, trap T8): containers carry
+``latestVersion``/``nextVersion``; version PUTs answer with ``id``; models always have a ``flavors`` object;
+a code hash is searched across all code containers (T7); an identical environment re-PUT is a 200 and a
+changed one a 409, which makes the SDK move to ``nextVersion``; a model/code/data version cannot change
+its path. Handlers for one family are made by :func:`family_handlers`, so the route table stays a table.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import JSONResponse
+
+from airflow_batchml.emulator.errors import BadRequest, Conflict, NotFound
+from airflow_batchml.emulator.handlers.common import (
+    EmulatorContext,
+    JsonBody,
+    arm_json,
+    arm_resource,
+    ctx_of,
+    page,
+    properties_of,
+)
+from airflow_batchml.emulator.state import Resource
+
+FAMILIES = ("models", "codes", "environments", "data")
+_PATH_FIELDS = {"models": "modelUri", "codes": "codeUri", "data": "dataUri"}
+_ENVIRONMENT_CONTENT = ("image", "condaFile", "build", "inferenceConfig", "osType")
+
+
+def version_kind(family: str) -> str:
+    return f"{family}.versions"
+
+
+def find_version(ctx: EmulatorContext, path: str) -> Resource | None:
+    """The version at ``{family}/{name}/versions/{v}``, or None (also for paths of other shapes)."""
+    parts = path.strip("/").split("/")
+    if len(parts) != 4 or parts[0] not in FAMILIES or parts[2] != "versions":
+        return None
+    return ctx.store.get(version_kind(parts[0]), "/".join(parts))
+
+
+def family_handlers(family: str) -> dict[str, Callable[..., JSONResponse]]:
+    """The route handlers of one asset family, keyed by operation."""
+
+    def get_container(request: Request, name: str) -> JSONResponse:
+        ctx = ctx_of(request)
+        body = _container(ctx, family, name)
+        if body is None:
+            raise NotFound(f"Asset {name} ({family}) was not found in workspace {ctx.workspace_name}.")
+        return arm_json(body)
+
+    def put_container(request: Request, name: str, body: JsonBody = None) -> JSONResponse:
+        ctx = ctx_of(request)
+        properties = properties_of(body, f"{family} container {name}")
+        _, created = ctx.store.put(family, f"{family}/{name}", {"properties": properties})
+        return arm_json(_container(ctx, family, name), 201 if created else 200)
+
+    def list_containers(request: Request) -> JSONResponse:
+        ctx = ctx_of(request)
+        names = {item.path.split("/")[1] for item in ctx.store.list(version_kind(family))}
+        names |= {item.name for item in ctx.store.list(family)}
+        return arm_json(page([_container(ctx, family, name) for name in sorted(names)]))
+
+    def list_versions(request: Request, name: str) -> JSONResponse:
+        ctx = ctx_of(request)
+        query = request.query_params
+        if family == "codes" and query.get("hash"):
+            items = [item for item in ctx.store.list(version_kind(family)) if _code_hash(item) == query["hash"]]
+        else:
+            items = ctx.store.list(version_kind(family), f"{family}/{name}/versions/")
+        if "desc" in query.get("$orderBy", "").lower():
+            items.reverse()
+        if query.get("$top", "").isdigit():
+            items = items[: int(query["$top"])]
+        return arm_json(page([_version(ctx, family, item) for item in items]))
+
+    def get_version(request: Request, name: str, version: str) -> JSONResponse:
+        ctx = ctx_of(request)
+        item = find_version(ctx, f"{family}/{name}/versions/{version}")
+        if item is None:
+            raise NotFound(f"Version {version} of asset {name} ({family}) was not found.")
+        return arm_json(_version(ctx, family, item))
+
+    def put_version(request: Request, name: str, version: str, body: JsonBody = None) -> JSONResponse:
+        ctx = ctx_of(request)
+        properties = properties_of(body, f"{family} {name} version {version}")
+        path = f"{family}/{name}/versions/{version}"
+        existing = ctx.store.get(version_kind(family), path)
+        if existing is not None:
+            _check_update(family, path, existing.body["properties"], properties)
+        item, created = ctx.store.put(version_kind(family), path, {"properties": properties})
+        return arm_json(_version(ctx, family, item), 201 if created else 200)
+
+    def start_pending_upload(request: Request, name: str, version: str) -> JSONResponse:
+        return arm_json(_pending_upload(ctx_of(request)))
+
+    return {
+        "get_container": get_container,
+        "put_container": put_container,
+        "list_containers": list_containers,
+        "list_versions": list_versions,
+        "get_version": get_version,
+        "put_version": put_version,
+        "start_pending_upload": start_pending_upload,
+    }
+
+
+def _check_update(family: str, path: str, old: dict[str, Any], new: dict[str, Any]) -> None:
+    """What Azure refuses when a version is PUT again: a new path, or a changed environment."""
+    path_field = _PATH_FIELDS.get(family)
+    if path_field and old.get(path_field) and old.get(path_field) != new.get(path_field):
+        raise BadRequest(f"properties.{path_field}: Asset paths cannot be updated ({path}).", code="UserError")
+    if family == "environments" and any(old.get(k) != new.get(k) for k in _ENVIRONMENT_CONTENT):
+        raise Conflict(
+            f"Environment version {path} already exists with different content; use a new version.",
+            code="UserError",
+        )
+
+
+def _container(ctx: EmulatorContext, family: str, name: str) -> dict[str, Any] | None:
+    versions = ctx.store.list(version_kind(family), f"{family}/{name}/versions/")
+    container = ctx.store.get(family, f"{family}/{name}")
+    if not versions and container is None:
+        return None
+    numbers = [int(item.name) for item in versions if item.name.isdigit()]
+    properties = {
+        **(container.body["properties"] if container else {}),
+        "latestVersion": versions[-1].name if versions else None,
+        "nextVersion": str(max(numbers, default=0) + 1),
+        "isArchived": False,
+    }
+    return {
+        "id": ctx.arm_id(f"{family}/{name}"),
+        "name": name,
+        "type": f"Microsoft.MachineLearningServices/workspaces/{family}",
+        "properties": properties,
+    }
+
+
+def _version(ctx: EmulatorContext, family: str, item: Resource) -> dict[str, Any]:
+    body = arm_resource(ctx, item, f"{family}/versions")
+    properties = {"tags": {}, "properties": {}, "isArchived": False, **body["properties"]}
+    if family == "models" and not isinstance(properties.get("flavors"), dict):
+        properties["flavors"] = {}
+    properties["provisioningState"] = "Succeeded"
+    return {**body, "properties": properties}
+
+
+def _code_hash(item: Resource) -> str | None:
+    return (item.body["properties"].get("properties") or {}).get("hash_sha256")
+
+
+def _pending_upload(ctx: EmulatorContext) -> dict[str, Any]:
+    """A SAS for a fresh, empty container on every call (trap T6: a reused one makes the SDK skip uploads)."""
+    container = f"azureml-upload-{uuid.uuid4().hex}"
+    sas_url = ctx.storage.create_container_with_sas(container)
+    return {
+        "pendingUploadId": uuid.uuid4().hex,
+        "pendingUploadType": "TemporaryBlobReference",
+        "blobReferenceForConsumption": {
+            "blobUri": sas_url.split("?", 1)[0],
+            "credential": {"credentialType": "SAS", "sasUri": sas_url},
+        },
+    }
+
+
+def list_datastores(request: Request) -> JSONResponse:
+    ctx = ctx_of(request)
+    items = [_datastore(ctx, name) for name in ctx.datastores]
+    if request.query_params.get("isDefault", "").lower() == "true":
+        items = [item for item in items if item["properties"]["isDefault"]]
+    return arm_json(page(items))
+
+
+def get_datastore(request: Request, name: str) -> JSONResponse:
+    return arm_json(_datastore(ctx_of(request), name))
+
+
+def list_datastore_secrets(request: Request, name: str) -> JSONResponse:
+    ctx = ctx_of(request)
+    _datastore(ctx, name)
+    return arm_json({"secretsType": "AccountKey", "key": ctx.storage.account_key})
+
+
+def _datastore(ctx: EmulatorContext, name: str) -> dict[str, Any]:
+    """Every datastore is a container of the one storage account (Azurite by default), AccountKey auth."""
+    if name not in ctx.datastores:
+        raise NotFound(f"Datastore {name} was not found in workspace {ctx.workspace_name}.")
+    return {
+        "id": ctx.arm_id(f"datastores/{name}"),
+        "name": name,
+        "type": "Microsoft.MachineLearningServices/workspaces/datastores",
+        "properties": {
+            "datastoreType": "AzureBlob",
+            "accountName": ctx.storage.account_name,
+            "containerName": ctx.datastores[name],
+            "endpoint": ctx.storage.endpoint_host,
+            "protocol": ctx.storage.protocol,
+            "credentials": {"credentialsType": "AccountKey"},
+            "isDefault": name == "workspaceblobstore",
+            "serviceDataAccessAuthIdentity": "None",
+            "tags": {},
+            "properties": {},
+        },
+    }

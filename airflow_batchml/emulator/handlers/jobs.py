@@ -1,0 +1,186 @@
+"""Batch scoring jobs: the scoring POST, jobs GET and cancel, job lists, run history and log files.
+
+Jobs are answered as ``jobType: Pipeline`` (what batch jobs are in Azure ML), with their inputs and
+outputs echoed and the emulator's progress in ``properties.properties``. Run history gives ``jobs.stream``
+the status and a signed log URL, since the SDK downloads logs without a token.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import Request
+from fastapi.responses import JSONResponse, PlainTextResponse
+
+from airflow_batchml.emulator.errors import BadRequest, NotFound, Unauthorized
+from airflow_batchml.emulator.handlers import job_specs
+from airflow_batchml.emulator.handlers.common import EmulatorContext, JsonBody, arm_json, ctx_of, page
+from airflow_batchml.emulator.handlers.deployments import deployment_path, require_deployment
+from airflow_batchml.emulator.handlers.endpoints import default_deployment, require_endpoint
+from airflow_batchml.emulator.state import JobRecord, JobStatus
+
+PAGE_SIZE = 50
+DEPLOYMENT_HEADER = "azureml-model-deployment"
+LOG_NAME = "user_logs/std_log.txt"
+
+
+def post_scoring(request: Request, endpoint: str, body: JsonBody = None) -> JSONResponse:
+    """Invoke: route to the deployment the header names if it exists (trap T4), else the default."""
+    ctx = ctx_of(request)
+    endpoint_resource = require_endpoint(ctx, endpoint)
+    if not isinstance(body, dict) or not isinstance(body.get("properties"), dict):
+        raise BadRequest("The field 'properties' is required in a batch scoring request.")
+    asked = request.headers.get(DEPLOYMENT_HEADER)
+    if asked and ctx.store.get("deployments", deployment_path(endpoint, asked)) is None:
+        asked = None if default_deployment(endpoint_resource) else asked
+    name = asked or default_deployment(endpoint_resource)
+    if not name:
+        raise BadRequest(
+            f"Batch endpoint {endpoint} has no default deployment; set defaults.deploymentName "
+            f"or send the {DEPLOYMENT_HEADER} header.",
+            code="UserError",
+        )
+    deployment = require_deployment(ctx, endpoint, name)
+    job, created = job_specs.create_job(ctx, endpoint, deployment, body["properties"])
+    return arm_json(batch_job_body(ctx, job), 201 if created else 200)
+
+
+def get_job(request: Request, name: str) -> JSONResponse:
+    ctx = ctx_of(request)
+    return arm_json(pipeline_job_body(ctx, require_job(ctx, name)))
+
+
+def cancel_job(request: Request, name: str) -> JSONResponse:
+    """202 while the engine stops the job, 200 when it had already finished (never 204: the SDK raises)."""
+    ctx = ctx_of(request)
+    job = require_job(ctx, name)
+    if job.status in JobStatus.TERMINAL_STATUSES:
+        return arm_json({}, 200)
+    ctx.store.set_status(name, JobStatus.CANCEL_REQUESTED)
+    ctx.engine.cancel(name)
+    return arm_json({}, 202)
+
+
+def list_endpoint_jobs(request: Request, endpoint: str) -> JSONResponse:
+    ctx = ctx_of(request)
+    require_endpoint(ctx, endpoint)
+    return _job_page(request, ctx.store.list_jobs(endpoint=endpoint))
+
+
+def list_deployment_jobs(request: Request, endpoint: str, deployment: str) -> JSONResponse:
+    ctx = ctx_of(request)
+    require_endpoint(ctx, endpoint)
+    return _job_page(request, ctx.store.list_jobs(endpoint=endpoint, deployment=deployment))
+
+
+def get_run_details(request: Request, name: str) -> JSONResponse:
+    """Run history details: what ``jobs.stream`` polls for status, error and ``logFiles``."""
+    ctx = ctx_of(request)
+    job = require_job(ctx, name)
+    log_url = f"{ctx.base_url}/_logs/{name}/std_log.txt?{urlencode({'sig': ctx.sign(name)})}"
+    return arm_json({**run_summary(job), "logFiles": {LOG_NAME: log_url}})
+
+
+def download_log(request: Request, name: str) -> PlainTextResponse:
+    """A job's log text; no token is sent here, so the URL carries an HMAC signature instead."""
+    ctx = ctx_of(request)
+    if request.query_params.get("sig", "") != ctx.sign(name):
+        raise Unauthorized("The log URL signature is missing or invalid.")
+    return PlainTextResponse(require_job(ctx, name).log)
+
+
+def require_job(ctx: EmulatorContext, name: str) -> JobRecord:
+    job = ctx.store.get_job(name)
+    if job is None:
+        raise NotFound(f"Job {name} was not found in workspace {ctx.workspace_name}.")
+    return job
+
+
+def run_summary(job: JobRecord) -> dict[str, Any]:
+    """The run-history view of a job (status, times, error)."""
+    times = {entry["status"]: entry["time"] for entry in job.history}
+    body: dict[str, Any] = {
+        "runId": job.name,
+        "status": job.status,
+        "experimentName": job.experiment,
+        "createdUtc": job.created_at,
+        "startTimeUtc": times.get(JobStatus.RUNNING),
+        "endTimeUtc": next((times[s] for s in JobStatus.TERMINAL_STATUSES if s in times), None),
+        "runType": "azureml.PipelineRun",
+    }
+    if job.error:
+        body["error"] = {"error": job.error}
+    return body
+
+
+def batch_job_body(ctx: EmulatorContext, job: JobRecord) -> dict[str, Any]:
+    """The scoring POST / list item shape: the request echoed, with status and progress."""
+    properties = {**job.request, "status": job.status, "properties": _progress(job)}
+    if job.error:
+        properties["error"] = job.error
+    return {
+        "id": ctx.arm_id(f"batchEndpoints/{job.endpoint}/jobs/{job.name}"),
+        "name": job.name,
+        "type": "Microsoft.MachineLearningServices/workspaces/batchEndpoints/jobs",
+        "properties": properties,
+        "systemData": {"createdAt": job.created_at},
+    }
+
+
+def pipeline_job_body(ctx: EmulatorContext, job: JobRecord) -> dict[str, Any]:
+    """The jobs GET shape: a Pipeline job, its inputs/outputs in the REST form, and the error if failed."""
+    properties: dict[str, Any] = {
+        "jobType": "Pipeline",
+        "status": job.status,
+        "displayName": job.name,
+        "experimentName": job.experiment,
+        "inputs": {f"input_{i}": _rest_io(item, "jobInputType") for i, item in enumerate(job.spec["inputs"])},
+        "outputs": {},
+        "jobs": {},
+        "settings": {},
+        "properties": _progress(job),
+        "tags": {},
+    }
+    if job.error:
+        properties["error"] = job.error
+    return {
+        "id": ctx.arm_id(f"jobs/{job.name}"),
+        "name": job.name,
+        "type": "Microsoft.MachineLearningServices/workspaces/jobs",
+        "properties": properties,
+        "systemData": {"createdAt": job.created_at},
+    }
+
+
+def _rest_io(item: dict[str, str], type_key: str) -> dict[str, str]:
+    return {type_key: item["type"], "uri": item["uri"], "mode": "ReadOnlyMount"}
+
+
+def _progress(job: JobRecord) -> dict[str, str]:
+    """Emulator bookkeeping as string properties (the only kind Azure ML job properties allow)."""
+    progress = job.progress or {}
+    return {
+        "azureml.batchrun": "true",
+        "emulator.endpoint": job.endpoint,
+        "emulator.deployment": job.deployment,
+        "emulator.miniBatchesDone": str(progress.get("done", 0)),
+        "emulator.miniBatchesTotal": str(progress.get("total", 0)),
+        "emulator.failedFiles": str(progress.get("failed_files", 0)),
+        "emulator.outputUri": job.spec.get("output_uri") or "",
+        "emulator.statusHistory": ",".join(entry["status"] for entry in job.history),
+    }
+
+
+def _job_page(request: Request, jobs: list[JobRecord]) -> JSONResponse:
+    """One page of jobs; ``nextLink`` is an absolute URL with ``$skipToken`` (the SDK follows it)."""
+    ctx = ctx_of(request)
+    query = request.query_params
+    start = int(query.get("$skipToken", "0") or 0) if query.get("$skipToken", "0").isdigit() else 0
+    size = int(query["$top"]) if query.get("$top", "").isdigit() and int(query["$top"]) > 0 else PAGE_SIZE
+    items = [batch_job_body(ctx, job) for job in jobs[start : start + size]]
+    next_link = None
+    if start + size < len(jobs):
+        params = {**dict(query), "$skipToken": str(start + size), "$top": str(size)}
+        next_link = f"{ctx.base_url}{request.url.path}?{urlencode(params)}"
+    return arm_json(page(items, next_link))

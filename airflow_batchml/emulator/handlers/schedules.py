@@ -1,0 +1,78 @@
+"""Schedules: stored definitions with ``isEnabled``; listing filters on it like ``listViewType`` asks.
+
+The emulator records schedules (the plugin creates, lists, enables and disables them) but does not fire
+them: the change-based scheduling the project is about runs in Airflow, not here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import JSONResponse, Response
+
+from airflow_batchml.emulator import lro
+from airflow_batchml.emulator.errors import BadRequest
+from airflow_batchml.emulator.handlers.common import (
+    EmulatorContext,
+    JsonBody,
+    arm_json,
+    arm_resource,
+    ctx_of,
+    page,
+    properties_of,
+    require,
+)
+from airflow_batchml.emulator.state import Resource
+
+KIND = "schedules"
+_VIEWS = {"enabledonly": True, "disabledonly": False, "all": None}
+
+
+def put_schedule(request: Request, name: str, body: JsonBody = None) -> JSONResponse:
+    ctx = ctx_of(request)
+    properties = dict(properties_of(body, f"schedule {name}"))
+    for field_name in ("action", "trigger"):
+        if not isinstance(properties.get(field_name), dict):
+            raise BadRequest(f"The field 'properties.{field_name}' is required for schedule {name}.")
+    properties.pop("provisioningState", None)
+    properties["isEnabled"] = bool(properties.get("isEnabled", True))
+    stored = {**body, "properties": properties}
+    path = f"{KIND}/{name}"
+    created = ctx.store.get(KIND, path) is None
+
+    def commit() -> None:
+        ctx.store.put(KIND, path, stored)
+
+    response_body = _serialise(ctx, Resource(KIND, path, stored, "", ""))
+    return lro.create_or_update(ctx, KIND, created, response_body, commit)
+
+
+def get_schedule(request: Request, name: str) -> JSONResponse:
+    ctx = ctx_of(request)
+    return arm_json(_serialise(ctx, require(ctx, KIND, f"{KIND}/{name}", "Schedule")))
+
+
+def list_schedules(request: Request) -> JSONResponse:
+    ctx = ctx_of(request)
+    view = request.query_params.get("listViewType", "EnabledOnly")
+    if view.lower() not in _VIEWS:
+        raise BadRequest(f"listViewType must be one of EnabledOnly, DisabledOnly, All; got {view}.")
+    wanted = _VIEWS[view.lower()]
+    items = [
+        _serialise(ctx, item)
+        for item in ctx.store.list(KIND)
+        if wanted is None or item.body["properties"]["isEnabled"] is wanted
+    ]
+    return arm_json(page(items))
+
+
+def delete_schedule(request: Request, name: str) -> Response:
+    ctx = ctx_of(request)
+    return lro.deleted(ctx, ctx.store.delete(KIND, f"{KIND}/{name}"))
+
+
+def _serialise(ctx: EmulatorContext, resource: Resource) -> dict[str, Any]:
+    body = arm_resource(ctx, resource, KIND)
+    body["properties"] = {**body["properties"], "provisioningState": "Succeeded"}
+    return body

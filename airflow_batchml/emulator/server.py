@@ -1,0 +1,176 @@
+"""Start the emulator: state, engine, HTTPS listener, connection files, and a clean stop on SIGTERM.
+
+uvicorn runs in a thread so that this module owns the signals: uvicorn re-raises a captured SIGTERM
+after its graceful shutdown, which would end the process with -15 instead of 0, and the engine must be
+stopped after the listener. ``connection.json`` is written only once the socket accepts connections, so
+a caller waiting for that file can connect at once.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+import signal
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from airflow_batchml.emulator.app import create_app
+from airflow_batchml.emulator.handlers.common import EmulatorContext, StorageAccount
+from airflow_batchml.emulator.handlers.job_specs import recover_jobs
+from airflow_batchml.emulator.state import EngineReporter, StateStore
+from airflow_batchml.emulator.tls import ensure_certificate
+
+log = logging.getLogger(__name__)
+
+AZURITE_CONNECTION_STRING = (
+    "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"
+    "AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;"
+    "BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;"
+)
+DATASTORES = {"workspaceblobstore": "azureml-blobstore"}
+_STARTUP_TIMEOUT = 30.0
+
+
+@dataclass
+class ServerConfig:
+    """The command line, as values."""
+
+    state_dir: Path
+    port: int
+    host: str = "127.0.0.1"
+    storage_connection_string: str = AZURITE_CONNECTION_STRING
+    token: str | None = None
+    wasb_conn_id: str = "wasb_default"
+
+
+def run(config: ServerConfig) -> int:
+    """Serve until SIGTERM/SIGINT; returns the process exit code."""
+    from airflow_batchml.emulator.engine import BatchEngine
+
+    state_dir = config.state_dir.resolve()
+    state_dir.mkdir(parents=True, exist_ok=True)
+    cert, key = ensure_certificate(state_dir / "tls")
+    storage = StorageAccount.from_connection_string(config.storage_connection_string)
+    _wait_for_storage(storage)
+    store = StateStore(state_dir / "state.sqlite")
+    reporter = EngineReporter(store)
+    engine = BatchEngine(
+        reporter=reporter,
+        storage_connection_string=storage.connection_string,
+        datastores=DATASTORES,
+        work_root=state_dir / "jobs",
+    )
+    ctx = EmulatorContext(
+        store=store,
+        engine=engine,
+        storage=storage,
+        base_url=f"https://{_url_host(config.host)}:{config.port}",
+        token=config.token or _stored_token(state_dir),
+        datastores=DATASTORES,
+    )
+    recover_jobs(ctx)
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(ctx),
+            host=config.host,
+            port=config.port,
+            ssl_certfile=str(cert),
+            ssl_keyfile=str(key),
+            log_level="warning",
+            lifespan="off",
+        )
+    )
+    try:
+        return _serve(server, ctx, state_dir, cert, config.wasb_conn_id)
+    finally:
+        reporter.detach()
+        engine.shutdown()
+        store.close()
+
+
+def _serve(server: uvicorn.Server, ctx: EmulatorContext, state_dir: Path, cert: Path, wasb_conn_id: str) -> int:
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + _STARTUP_TIMEOUT
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            log.error("The emulator could not start listening on %s", ctx.base_url)
+            return 1
+        time.sleep(0.05)
+    write_connection_files(ctx, state_dir, cert, wasb_conn_id)
+    log.info("Azure ML emulator listening on %s (state in %s)", ctx.base_url, state_dir)
+    while not stop.is_set() and thread.is_alive():
+        stop.wait(0.5)
+    server.should_exit = True
+    thread.join(_STARTUP_TIMEOUT)
+    log.info("Azure ML emulator stopped")
+    return 0
+
+
+def write_connection_files(ctx: EmulatorContext, state_dir: Path, cert: Path, wasb_conn_id: str) -> None:
+    """``connection.json`` (azure_ml) and ``wasb_connection.json``, the JSON form AIRFLOW_CONN_* takes."""
+    azure_ml = {
+        "conn_type": "azure_ml",
+        "extra": {
+            "subscription_id": ctx.subscription_id,
+            "resource_group": ctx.resource_group,
+            "workspace_name": ctx.workspace_name,
+            "resource_manager_url": f"{ctx.base_url}/",
+            "ca_bundle": str(cert.resolve()),
+            "token": ctx.token,
+            "wasb_conn_id": wasb_conn_id,
+        },
+    }
+    wasb = {"conn_type": "wasb", "extra": {"connection_string": ctx.storage.connection_string}}
+    _write_private_json(state_dir / "wasb_connection.json", wasb)
+    _write_private_json(state_dir / "connection.json", azure_ml)
+
+
+def _write_private_json(path: Path, content: dict[str, Any]) -> None:
+    """Atomic (temp file + rename) and owner-only: these files carry secrets."""
+    temp = path.with_suffix(".tmp")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(content, handle, indent=2)
+    os.replace(temp, path)
+
+
+def _stored_token(state_dir: Path) -> str:
+    """The bearer token kept in the state dir, so connections written earlier survive a restart."""
+    path = state_dir / "token"
+    if path.exists():
+        return path.read_text().strip()
+    token = secrets.token_urlsafe(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(token)
+    return token
+
+
+def _wait_for_storage(storage: StorageAccount) -> None:
+    """Create the datastore containers, waiting a bounded time for the storage (Azurite) to come up."""
+    deadline = time.monotonic() + _STARTUP_TIMEOUT
+    while True:
+        try:
+            for container in DATASTORES.values():
+                storage.ensure_container(container)
+            return
+        except Exception as err:  # azure-core raises several types for "not up yet"
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Blob storage at {storage.blob_endpoint} is not reachable: {err}") from err
+            log.info("Waiting for blob storage at %s", storage.blob_endpoint)
+            time.sleep(0.5)
+
+
+def _url_host(host: str) -> str:
+    return "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
