@@ -61,9 +61,9 @@ class BatchInput:
 
 def _form(uri: str) -> str:
     scheme = urlparse(uri).scheme.lower()
-    if scheme == "azureml":
+    if uri.lower().startswith("azureml://"):
         return "datastore"
-    if uri.startswith("azureml:"):
+    if uri.lower().startswith("azureml:"):
         return "data_asset"
     if scheme in ("https", "http"):
         return "url"

@@ -13,7 +13,7 @@ _PATTERNS = (
     (re.compile(r"(?i)(AccountKey|SharedAccessSignature|SharedAccessKey)=([^;\s\"']+)"), r"\1=***"),
     (re.compile(r"(?i)(Bearer\s+)[A-Za-z0-9._~+/=-]+"), r"\1***"),
     (
-        re.compile(r"(?i)(\"?(?:client_secret|password|token|access_token)\"?\s*[:=]\s*\"?)[^\"\s,}]+"),
+        re.compile(r"(?i)([\"']?(?:client_secret|password|token|access_token)[\"']?\s*[:=]\s*[\"']?)[^\"'\s,}]+"),
         r"\1***",
     ),
 )

@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+import pytest
+
+from airflow_batchml.exceptions import AzureMLConfigurationError
+from airflow_batchml.names import check_name
+
+
+@pytest.mark.parametrize("name", ["abc", "digits-batch", "A1-b2", "a" * 32])
+def test_valid_endpoint_names(name):
+    assert check_name("endpoint", name) == name
+
+
+@pytest.mark.parametrize("name", ["ab", "1abc", "a" * 33, "has_underscore", "ends-", "spa ce", "", None, 42])
+def test_invalid_endpoint_names_name_the_field_and_rule(name):
+    with pytest.raises(AzureMLConfigurationError) as err:
+        check_name("endpoint", name, "endpoint_name")
+    assert err.value.field == "endpoint_name"
+    assert "3-32 characters" in str(err.value)
+
+
+def test_compute_and_job_rules():
+    assert check_name("compute", "cpu-cluster") == "cpu-cluster"
+    with pytest.raises(AzureMLConfigurationError, match="2-16 characters"):
+        check_name("compute", "a-very-long-cluster-name")
+    assert check_name("job", "dag_task_2026-01-01") == "dag_task_2026-01-01"
+    with pytest.raises(AzureMLConfigurationError, match="job_name"):
+        check_name("job", "../etc")
