@@ -62,6 +62,14 @@ class _Staged:
     output_name: str
 
 
+@dataclass(frozen=True)
+class _Limits:
+    """Engine-wide limits every job run shares: concurrent jobs, and worker processes per job."""
+
+    job_slots: threading.BoundedSemaphore
+    max_workers: int | None
+
+
 class BatchEngine:
     """Runs batch scoring jobs in the background and reports on them.
 
@@ -83,10 +91,9 @@ class BatchEngine:
         self._reporter = reporter
         self._storage = JobStorage(storage_connection_string, datastores)
         self._work_root = Path(work_root)
-        self._max_workers = max_workers
+        self._limits = _Limits(threading.BoundedSemaphore(MAX_PARALLEL_JOBS), max_workers)
         self._runs: dict[str, _JobRun] = {}
         self._lock = threading.Lock()
-        self._job_slots = threading.BoundedSemaphore(MAX_PARALLEL_JOBS)
 
     def submit(self, spec: BatchJobSpec) -> None:
         """Queue ``spec`` and return at once; a job of that name already running is left alone."""
@@ -95,7 +102,7 @@ class BatchEngine:
             if current is not None and current.thread.is_alive():
                 log.info("Job %s is already running; submit ignored", spec.name)
                 return
-            run = _JobRun(spec, self)
+            run = _JobRun(spec, self._reporter, self._storage, self._work_root / spec.name, self._limits)
             self._runs[spec.name] = run
         run.report_status(JobStatus.QUEUED)
         run.thread.start()
@@ -120,12 +127,14 @@ class BatchEngine:
 class _JobRun:
     """One job's run, in its own thread; reports through the engine's reporter."""
 
-    def __init__(self, spec: BatchJobSpec, engine: BatchEngine) -> None:
+    def __init__(
+        self, spec: BatchJobSpec, reporter: Reporter, storage: JobStorage, work_dir: Path, limits: _Limits
+    ) -> None:
         self.spec = spec
-        self._engine = engine
-        self._reporter = engine._reporter
-        self._storage = engine._storage
-        self._work_dir = engine._work_root / spec.name
+        self._reporter = reporter
+        self._storage = storage
+        self._work_dir = work_dir
+        self._limits = limits
         self.log = JobLog(self._reporter, spec.name, spec.logging_level)
         self._canceled = threading.Event()
         self._dispatcher: Dispatcher | None = None
@@ -157,7 +166,7 @@ class _JobRun:
     def _main(self) -> None:
         """Run the job and turn every way it can end into exactly one terminal status."""
         try:
-            with self._engine._job_slots:
+            with self._limits.job_slots:
                 self._execute()
         except _Canceled:
             self.log.warning("Job canceled")
@@ -172,6 +181,7 @@ class _JobRun:
         else:
             self.report_status(JobStatus.COMPLETED)
         finally:
+            self._dispatcher = None  # drops the scored rows held for the output file
             shutil.rmtree(self._work_dir, ignore_errors=True)
 
     def _execute(self) -> None:
@@ -268,7 +278,7 @@ class _JobRun:
 
     def _dispatch(self, staged: _Staged, batches: list, progress: JobProgress) -> None:
         spec = self.spec
-        workers, warning = effective_workers(spec.worker_count, os.cpu_count(), self._engine._max_workers)
+        workers, warning = effective_workers(spec.worker_count, os.cpu_count(), self._limits.max_workers)
         if warning:
             self.log.warning("%s", warning)
         outputs = self._work_dir / "outputs"

@@ -7,10 +7,12 @@ The server builds a spec from the deployment merged with the invoke's overrides 
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 DEFAULT_DATASTORE = "workspaceblobstore"
+JOB_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,254}$")
 
 
 class JobStatus:
@@ -110,6 +112,11 @@ class BatchJobSpec:
 
     def validate(self) -> None:
         """Reject settings a batch deployment would reject, naming the field and the allowed values."""
+        if not JOB_NAME.match(self.name):
+            raise JobError(
+                ErrorCode.INVALID_SPEC,
+                f"job name {self.name!r} must start with a letter or digit and hold only letters, digits, - and _",
+            )
         positive = ("mini_batch_size", "instance_count", "max_concurrency_per_instance")
         for name in positive:
             if int(getattr(self, name)) < 1:

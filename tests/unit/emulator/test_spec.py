@@ -42,6 +42,7 @@ def test_round_trips_through_json_and_ignores_unknown_keys():
 @pytest.mark.parametrize(
     ("settings", "field"),
     [
+        ({"name": "../escape"}, "job name"),
         ({"mini_batch_size": 0}, "mini_batch_size"),
         ({"instance_count": 0}, "instance_count"),
         ({"timeout": 0}, "timeout"),
