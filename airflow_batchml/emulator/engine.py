@@ -255,6 +255,8 @@ class _JobRun:
             self._check_canceled()
             local = storage.fetch(storage.resolve(item["uri"]), self._work_dir / "inputs" / str(index), item["type"])
             inputs.extend(list_input_files(local))
+        if not inputs:
+            raise JobError(ErrorCode.INPUT_NOT_FOUND, "the job's inputs hold no files to score")
         return _Staged(script, code_dir, model_dir, inputs, output_folder, output_file, output_name)
 
     def _stage_model(self) -> Path:

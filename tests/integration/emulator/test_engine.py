@@ -323,6 +323,14 @@ def test_a_missing_input_fails_the_job(engine, recorder, tmp_path):
     assert "nowhere" in recorder.error["message"]
 
 
+def test_an_empty_input_folder_fails_the_job(engine, recorder, tmp_path):
+    (tmp_path / "empty").mkdir()
+    spec = make_spec(tmp_path, write_code(tmp_path, ECHO), tmp_path / "empty")
+
+    assert run_job(engine, recorder, spec) == JobStatus.FAILED
+    assert recorder.error == {"code": "InputNotFound", "message": "the job's inputs hold no files to score"}
+
+
 def test_more_workers_than_cores_are_capped_with_a_warning(engine, recorder, tmp_path):
     spec = make_spec(
         tmp_path,
