@@ -230,7 +230,8 @@ def init():
     pass
 def run(mini_batch):
     if mini_batch[0].endswith("hang"):
-        Path(mini_batch[0] + ".pid").write_text(str(os.getpid()))
+        Path(mini_batch[0] + ".tmp").write_text(str(os.getpid()))
+        os.replace(mini_batch[0] + ".tmp", mini_batch[0] + ".pid")  # atomic: a kill never leaves it empty
         time.sleep(600)
     return mini_batch
 """
