@@ -67,6 +67,10 @@ AZURE_ML_CONNECTION_TYPE: dict[str, Any] = {
 }
 
 
+INTEGRATION = "Azure Machine Learning batch endpoints"
+OPERATOR_MODULES = ("compute", "batch_endpoint", "batch_scoring", "pipelines", "schedules")
+
+
 def get_provider_info() -> dict[str, Any]:
     """Return the provider description Airflow validates at discovery."""
     return {
@@ -77,16 +81,25 @@ def get_provider_info() -> dict[str, Any]:
         "versions": [__version__],
         "integrations": [
             {
-                "integration-name": "Azure Machine Learning batch endpoints",
+                "integration-name": INTEGRATION,
                 "external-doc-url": "https://learn.microsoft.com/azure/machine-learning/concept-endpoints-batch",
                 "tags": ["azure"],
             }
         ],
         "hooks": [
             {
-                "integration-name": "Azure Machine Learning batch endpoints",
-                "python-modules": ["airflow_batchml.hooks.azure_ml"],
+                "integration-name": INTEGRATION,
+                "python-modules": ["airflow_batchml.hooks.azure_ml", "airflow_batchml.hooks.azure_ml_async"],
             }
         ],
+        "operators": [
+            {
+                "integration-name": INTEGRATION,
+                "python-modules": [f"airflow_batchml.operators.{name}" for name in OPERATOR_MODULES],
+            }
+        ],
+        "sensors": [{"integration-name": INTEGRATION, "python-modules": ["airflow_batchml.sensors.job"]}],
+        "triggers": [{"integration-name": INTEGRATION, "python-modules": ["airflow_batchml.triggers.job"]}],
+        "extra-links": ["airflow_batchml.links.AzureMLJobLink"],
         "connection-types": [AZURE_ML_CONNECTION_TYPE],
     }

@@ -1,0 +1,120 @@
+"""Waiting for an Azure ML job from an operator or sensor: one status check, then defer or poll.
+
+Shared by every task that waits on a job (batch scoring, published pipelines, the job sensor) so the
+deadline, cancel-on-kill and failure messages behave the same everywhere. The deadline is absolute
+(``end_time``) and travels into the trigger, so a triggerer restart does not extend it.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow_batchml.exceptions import AzureMLConfigurationError, AzureMLJobError
+from airflow_batchml.hooks.azure_ml import AzureMLHook
+from airflow_batchml.hooks.job_status import AzureMLJobStatus
+from airflow_batchml.links import persist_job_link, studio_job_url
+from airflow_batchml.triggers.job import AzureMLJobTrigger
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+
+def seconds(value: float | timedelta | None, field: str) -> float | None:
+    """Accept seconds or a timedelta; reject negative or non-numeric values naming ``field``."""
+    if value is None:
+        return None
+    if isinstance(value, timedelta):
+        value = value.total_seconds()
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise AzureMLConfigurationError(field, f"{value!r} is not a number of seconds >= 0")
+    return float(value)
+
+
+class AzureMLJobWaitMixin:
+    """Wait on ``job_name`` in the worker (poll) or the triggerer (defer); needs the attributes below."""
+
+    azure_ml_conn_id: str
+    poll_interval: float
+    job_timeout: float | None
+    deferrable: bool
+    cancel_on_kill: bool
+    cancel_on_timeout: bool
+    job_name: str | None
+    log: Any
+
+    @cached_property
+    def hook(self) -> AzureMLHook:
+        return AzureMLHook(azure_ml_conn_id=self.azure_ml_conn_id)
+
+    def publish_job(self, context: Context, job_name: str) -> None:
+        """Remember the job (for on_kill) and offer its studio link at once."""
+        self.job_name = job_name
+        persist_job_link(context, job_name, studio_job_url(self.hook.settings, job_name))
+
+    def wait_for_job(self, context: Context, job_name: str) -> dict[str, Any]:
+        """Return the finished job's state, or defer; raise AzureMLJobError when it fails or times out."""
+        end_time = time.time() + self.job_timeout if self.job_timeout is not None else None
+        job = self.hook.get_job(job_name)
+        if job["status"] in AzureMLJobStatus.TERMINAL_STATUSES:
+            return self._finished(job)
+        if self.deferrable:
+            self.defer(  # type: ignore[attr-defined]
+                trigger=AzureMLJobTrigger(
+                    job_name=job_name,
+                    azure_ml_conn_id=self.azure_ml_conn_id,
+                    end_time=end_time,
+                    poll_interval=self.poll_interval,
+                    cancel_on_timeout=self.cancel_on_timeout,
+                    cancel_on_kill=self.cancel_on_kill,
+                ),
+                method_name="execute_complete",
+            )
+        return self._poll(job, end_time)
+
+    def _poll(self, job: dict[str, Any], end_time: float | None) -> dict[str, Any]:
+        status = job["status"]
+        while job["status"] not in AzureMLJobStatus.TERMINAL_STATUSES:
+            if end_time is not None and time.time() >= end_time:
+                return self._timed_out(job)
+            time.sleep(self.poll_interval)
+            job = self.hook.get_job(job["job_name"])
+            if job["status"] != status:
+                status = job["status"]
+                self.log.info("Job %s is %s", job["job_name"], status)
+        return self._finished(job)
+
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
+        """Resume after the trigger: re-read the job so the result carries its final state and error."""
+        job_name = event["job_name"]
+        if event["status"] == "timeout":
+            raise AzureMLJobError(job_name, event.get("job_status") or "?", event["message"])
+        if event["status"] == "error" and event.get("job_status") is None:
+            raise AzureMLJobError(job_name, "unknown", event["message"])
+        return self._finished(self.hook.get_job(job_name))
+
+    def _timed_out(self, job: dict[str, Any]) -> dict[str, Any]:
+        if self.cancel_on_timeout:
+            self.hook.cancel_job(job["job_name"])
+        raise AzureMLJobError(job["job_name"], job["status"], f"did not finish within {self.job_timeout:g} s")
+
+    def _finished(self, job: dict[str, Any]) -> dict[str, Any]:
+        if job["status"] in AzureMLJobStatus.SUCCESS_STATUSES:
+            self.log.info("Job %s completed", job["job_name"])
+            return self.job_result(job)
+        message = job.get("error") or "no error message was recorded"
+        raise AzureMLJobError(
+            job["job_name"], job["status"], f"{message} (see {job.get('studio_url') or 'the job log'})"
+        )
+
+    def job_result(self, job: dict[str, Any]) -> dict[str, Any]:
+        """What the task returns (XCom) for a completed job; operators add their own fields."""
+        return {"job_name": job["job_name"], "status": job["status"]}
+
+    def on_kill(self) -> None:
+        """Cancel the job a killed task was waiting for, when asked to (the deferred path: the trigger)."""
+        if self.job_name and self.cancel_on_kill:
+            self.log.info("Task killed; cancelling job %s", self.job_name)
+            self.hook.cancel_job(self.job_name)
