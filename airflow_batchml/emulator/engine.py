@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 
 MAX_PARALLEL_JOBS = 4
 MIN_INIT_TIMEOUT = 120.0
+QUEUE_POLL_SECONDS = 0.2
 
 
 class _Canceled(Exception):
@@ -166,8 +167,11 @@ class _JobRun:
     def _main(self) -> None:
         """Run the job and turn every way it can end into exactly one terminal status."""
         try:
-            with self._limits.job_slots:
+            self._wait_for_slot()
+            try:
                 self._execute()
+            finally:
+                self._limits.job_slots.release()
         except _Canceled:
             self.log.warning("Job canceled")
             self.report_status(JobStatus.CANCELED)
@@ -183,6 +187,11 @@ class _JobRun:
         finally:
             self._dispatcher = None  # drops the scored rows held for the output file
             shutil.rmtree(self._work_dir, ignore_errors=True)
+
+    def _wait_for_slot(self) -> None:
+        """Stay ``Queued`` until fewer than ``MAX_PARALLEL_JOBS`` jobs run; a cancel ends the wait."""
+        while not self._limits.job_slots.acquire(timeout=QUEUE_POLL_SECONDS):
+            self._check_canceled()
 
     def _execute(self) -> None:
         self._check_canceled()

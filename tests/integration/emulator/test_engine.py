@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from airflow_batchml.emulator import engine as engine_module
 from airflow_batchml.emulator.engine import BatchEngine, BatchJobSpec, JobStatus
 
 DEADLINE = 30
@@ -24,6 +25,7 @@ class Recorder:
     def __init__(self) -> None:
         self._cond = threading.Condition()
         self.statuses: list[str] = []
+        self.by_job: dict[str, list[str]] = {}
         self.error: dict | None = None
         self.progress: list[tuple[int, int, int]] = []
         self._log: list[str] = []
@@ -31,6 +33,7 @@ class Recorder:
     def set_status(self, job_name: str, status: str, error: dict | None = None) -> None:
         with self._cond:
             self.statuses.append(status)
+            self.by_job.setdefault(job_name, []).append(status)
             self.error = error
             self._cond.notify_all()
 
@@ -267,6 +270,24 @@ def test_cancel_stops_the_workers_mid_job(engine, recorder, tmp_path):
     pids = [int(path.read_text()) for path in inputs.glob("*.pid")]
     assert pids
     assert not any(_pid_alive(pid) for pid in pids)
+
+
+def test_a_queued_job_can_be_canceled_while_another_runs(recorder, tmp_path, monkeypatch):
+    monkeypatch.setattr(engine_module, "MAX_PARALLEL_JOBS", 1)
+    engine = BatchEngine(recorder, "UseDevelopmentStorage=true", {}, tmp_path / "work")
+    code = write_code(tmp_path, HANGS.replace("time.sleep", "print('hanging now', flush=True); time.sleep"))
+    inputs = write_inputs(tmp_path, ["1.hang"])
+    try:
+        engine.submit(make_spec(tmp_path, code, inputs, name="first", timeout=300))
+        recorder.wait_until(lambda: "hanging now" in recorder.log, "the first job to score")
+        engine.submit(make_spec(tmp_path, code, inputs, name="second", output_uri=str(tmp_path / "out2")))
+
+        engine.cancel("second")
+
+        recorder.wait_until(lambda: recorder.by_job["second"][-1] == "Canceled", "the queued job to cancel")
+        assert recorder.by_job == {"first": ["Queued", "Running"], "second": ["Queued", "Canceled"]}
+    finally:
+        engine.shutdown()
 
 
 def test_summary_only_writes_no_rows(engine, recorder, tmp_path):
