@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
-from urllib.parse import unquote, urlsplit
+from urllib.parse import SplitResult, unquote, urlsplit
 
 from azure.core.exceptions import AzureError, ResourceExistsError, ResourceNotFoundError
 from azure.storage.blob import BlobServiceClient
@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 DATASTORE_URI = re.compile(r"^azureml://(?:subscriptions/.+?/workspaces/[^/]+/)?datastores/([^/]+)/paths/(.*)$")
 DOWNLOAD_THREADS = 8
+LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,7 @@ class JobStorage:
         endpoint = self.client.url.rstrip("/")
         target, base = urlsplit(uri), urlsplit(endpoint)
         prefix = base.path.rstrip("/") + "/"
-        if target.netloc != base.netloc or not target.path.startswith(prefix):
+        if not _same_host(target, base) or not target.path.startswith(prefix):
             raise JobError(ErrorCode.INVALID_SPEC, f"{uri} is not in the configured storage account ({endpoint})")
         container, _, path = unquote(target.path[len(prefix) :]).partition("/")
         return BlobLocation(container, path)
@@ -192,6 +193,16 @@ class JobStorage:
             raise JobError(ErrorCode.OUTPUT_EXISTS, f"{_describe(location)} already exists") from err
         except AzureError as err:
             raise JobError(ErrorCode.STORAGE, f"writing {_describe(location)} failed: {err}") from err
+
+
+def _same_host(target: SplitResult, base: SplitResult) -> bool:
+    """Same host and port; ``localhost`` and ``127.0.0.1`` are one host (Azurite URLs use either)."""
+
+    def canonical(url: SplitResult) -> tuple[str | None, int | None]:
+        host = url.hostname
+        return ("127.0.0.1" if host in LOOPBACK else host), url.port
+
+    return canonical(target) == canonical(base)
 
 
 def _is_folder_marker(blob: BlobProperties) -> bool:

@@ -31,6 +31,7 @@ def storage() -> JobStorage:
         ),
         ("http://127.0.0.1:10000/devstoreaccount1/raw/day1/a.csv", BlobLocation("raw", "day1/a.csv")),
         ("http://127.0.0.1:10000/devstoreaccount1/raw", BlobLocation("raw", "")),
+        ("http://localhost:10000/devstoreaccount1/raw/a.csv", BlobLocation("raw", "a.csv")),
         ("/data/in", LocalLocation(Path("/data/in"))),
         ("file:///data/in", LocalLocation(Path("/data/in"))),
     ],
@@ -44,6 +45,7 @@ def test_resolves_datastore_uris_blob_urls_and_local_paths(storage, uri, expecte
     [
         ("azureml://datastores/nope/paths/x", "unknown datastore 'nope'"),
         ("https://other.blob.core.windows.net/raw/a.csv", "not in the configured storage account"),
+        ("http://127.0.0.1:10001/devstoreaccount1/raw/a.csv", "not in the configured storage account"),
         ("azureml:my-data:1", "data assets must be resolved"),
     ],
 )
