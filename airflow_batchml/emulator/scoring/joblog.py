@@ -14,9 +14,10 @@ from typing import Any, Protocol
 
 import yaml
 
+from airflow_batchml.emulator.scoring.spec import LOGGING_LEVELS
+
 log = logging.getLogger(__name__)
 
-LEVELS = {"debug": 10, "info": 20, "warning": 30, "warn": 30, "error": 40, "critical": 50}
 REQUIREMENT_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 
 
@@ -39,7 +40,7 @@ class JobLog:
     def __init__(self, reporter: Reporter, job_name: str, logging_level: str) -> None:
         self._reporter = reporter
         self._job_name = job_name
-        self._threshold = LEVELS.get(logging_level.lower(), logging.INFO)
+        self._threshold = LOGGING_LEVELS.get(logging_level.lower(), logging.INFO)
 
     def debug(self, message: str, *args: Any) -> None:
         self._write(logging.DEBUG, message, args)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 DEFAULT_DATASTORE = "workspaceblobstore"
+LOGGING_LEVELS = {"debug": 10, "info": 20, "warning": 30, "warn": 30, "error": 40, "critical": 50}
 JOB_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,254}$")
 
 
@@ -126,6 +127,11 @@ class BatchJobSpec:
                 ErrorCode.INVALID_SPEC,
                 "max_retries must be >= 0, timeout > 0 and error_threshold >= -1; got "
                 f"{self.max_retries}, {self.timeout}, {self.error_threshold}",
+            )
+        if self.logging_level.lower() not in LOGGING_LEVELS:
+            raise JobError(
+                ErrorCode.INVALID_SPEC,
+                f"logging_level must be one of {sorted(LOGGING_LEVELS)}, got {self.logging_level!r}",
             )
         if self.output_action not in OutputAction.ALL:
             raise JobError(

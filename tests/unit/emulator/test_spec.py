@@ -48,6 +48,7 @@ def test_round_trips_through_json_and_ignores_unknown_keys():
         ({"timeout": 0}, "timeout"),
         ({"error_threshold": -2}, "error_threshold"),
         ({"output_action": "append_rows"}, "output_action"),
+        ({"logging_level": "verbose"}, "logging_level"),
         ({"inputs": [{"type": "mltable", "uri": "x"}]}, "uri_folder"),
     ],
 )
