@@ -36,6 +36,8 @@ AZURITE_CONNECTION_STRING = (
 )
 DATASTORES = {"workspaceblobstore": "azureml-blobstore"}
 _STARTUP_TIMEOUT = 30.0
+# Idle keep-alive TLS connections of clients would otherwise hold the shutdown for the 30 s SSL timeout.
+_GRACEFUL_SHUTDOWN = 3
 
 
 @dataclass
@@ -85,6 +87,7 @@ def run(config: ServerConfig) -> int:
             ssl_keyfile=str(key),
             log_level="warning",
             lifespan="off",
+            timeout_graceful_shutdown=_GRACEFUL_SHUTDOWN,
         )
     )
     try:

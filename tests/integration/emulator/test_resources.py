@@ -1,0 +1,81 @@
+"""Computes, endpoints, deployments and assets through the real azure-ai-ml client."""
+
+from __future__ import annotations
+
+import pytest
+from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
+
+from tests.integration.emulator.conftest import COMPUTE, ENDPOINT, create_deployment, load_deployment
+
+pytestmark = pytest.mark.integration
+
+
+def test_compute_round_trip(ml_client):
+    from azure.ai.ml.entities import AmlCompute
+
+    created = ml_client.compute.begin_create_or_update(
+        AmlCompute(name="tmp-cluster", size="STANDARD_DS2_V2", min_instances=0, max_instances=3)
+    ).result()
+    assert created.name == "tmp-cluster"
+    fetched = ml_client.compute.get("tmp-cluster")
+    assert fetched.max_instances == 3
+    assert fetched.size == "STANDARD_DS2_V2"
+    ml_client.compute.begin_delete("tmp-cluster").result()
+    with pytest.raises(ResourceNotFoundError):
+        ml_client.compute.get("tmp-cluster")
+
+
+def test_endpoint_has_scoring_uri_and_default(ml_client, workspace, emulator):
+    endpoint = ml_client.batch_endpoints.get(ENDPOINT)
+    assert endpoint.scoring_uri == f"{emulator.url}/batchEndpoints/{ENDPOINT}/jobs"
+    assert endpoint.defaults.deployment_name == "digits-logreg"
+    assert endpoint.tags == {"team": "vision"}
+    assert ENDPOINT in [item.name for item in ml_client.batch_endpoints.list()]
+
+
+def test_both_yaml_forms_deployed_with_their_settings(ml_client, workspace):
+    logreg = ml_client.batch_deployments.get("digits-logreg", ENDPOINT)
+    forest = ml_client.batch_deployments.get("digits-forest", ENDPOINT)
+    assert logreg.mini_batch_size == 10
+    assert logreg.environment_variables == {"DIGITS_THRESHOLD": "0.5"}
+    assert forest.mini_batch_size == 5
+    assert forest.error_threshold == 10
+    assert logreg.compute.endswith(f"/computes/{COMPUTE}")
+    names = sorted(item.name for item in ml_client.batch_deployments.list(ENDPOINT))
+    assert names == ["digits-forest", "digits-logreg"]
+
+
+def test_deployment_with_unknown_compute_is_a_400(ml_client, workspace):
+    deployment = load_deployment(ml_client, "deployment.yml", workspace.model_uri, workspace.code_uri)
+    deployment.name = "no-compute"
+    deployment.compute = "azureml:missing-cluster"
+    with pytest.raises(HttpResponseError) as caught:
+        create_deployment(ml_client, deployment)
+    assert caught.value.status_code == 400
+    assert "missing-cluster" in str(caught.value)
+
+
+def test_python_entity_compute_id_is_normalised(ml_client, workspace, emulator):
+    deployment = load_deployment(ml_client, "deployment.yml", workspace.model_uri, workspace.code_uri)
+    deployment.name = "entity-compute"
+    deployment.compute = f"azureml:{COMPUTE}"
+    create_deployment(ml_client, deployment)
+    path = emulator.connection["extra"]
+    fetched = ml_client.batch_deployments.get("entity-compute", ENDPOINT)
+    assert fetched.compute.endswith(f"/computes/{COMPUTE}") and "azureml:" not in fetched.compute
+    assert path["workspace_name"] in fetched.id
+    ml_client.batch_deployments.begin_delete("entity-compute", ENDPOINT).result()
+
+
+def test_default_deployment_cannot_be_deleted(ml_client, workspace):
+    with pytest.raises(ResourceExistsError):
+        ml_client.batch_deployments.begin_delete("digits-logreg", ENDPOINT).result()
+
+
+def test_model_versions_increment_and_environment_reuse(ml_client, workspace):
+    model = ml_client.models.get("digits-classifier-logreg", version="1")
+    assert model.path.rstrip("/").endswith(workspace.model_uri.rstrip("/").split("/paths/")[1])
+    environment = ml_client.environments.get("batch-sklearn-py311", version="1")
+    assert environment.image.startswith("mcr.microsoft.com/azureml/")
+    # the second deployment re-PUT the identical environment: still one version
+    assert [env.version for env in ml_client.environments.list("batch-sklearn-py311")] == ["1"]
