@@ -139,6 +139,7 @@ def pipeline_job_body(ctx: EmulatorContext, job: JobRecord) -> dict[str, Any]:
         "outputs": {},
         "jobs": {},
         "settings": {},
+        "services": {},
         "properties": _progress(job),
         "tags": {},
     }
