@@ -197,7 +197,10 @@ class AzureMLHook(ScheduleOperations, PublishedPipelineOperations, BaseHook):
             endpoint = client.batch_endpoints.get(check_name("endpoint", endpoint_name))
             if deployment_name not in self.list_batch_deployments(endpoint_name):
                 raise AzureMLNotFoundError(f"Deployment {deployment_name} does not exist in endpoint {endpoint_name}")
-            endpoint.defaults.deployment_name = deployment_name
+            if endpoint.defaults is None or isinstance(endpoint.defaults, dict):
+                endpoint.defaults = {"deployment_name": deployment_name}
+            else:
+                endpoint.defaults.deployment_name = deployment_name
             return _endpoint_dict(client.batch_endpoints.begin_create_or_update(endpoint).result())
 
     def delete_batch_deployment(self, endpoint_name: str, deployment_name: str) -> None:
@@ -216,7 +219,8 @@ class AzureMLHook(ScheduleOperations, PublishedPipelineOperations, BaseHook):
 
     def _upload_local_assets(self, deployment: Any) -> None:
         """Replace local model and code folders by datastore URIs when uploads go through WASB."""
-        from azure.ai.ml.entities import Code, Model
+        from azure.ai.ml.entities import Model
+        from azure.ai.ml.entities._assets._artifacts.code import Code
 
         if self._uploader is None:
             return
@@ -226,9 +230,16 @@ class AzureMLHook(ScheduleOperations, PublishedPipelineOperations, BaseHook):
             model.path = self._uploader.upload(base / model.path)
         code_config = deployment.code_configuration
         if code_config and isinstance(code_config.code, (str, Path)) and _is_local(str(code_config.code)):
-            uri = self._uploader.upload(base / code_config.code)
-            code_name = "code-" + uri.rstrip("/").split("/")[-2][:24]
-            code_config.code = Code(name=code_name, version="1", path=uri)
+            code_dir = base / code_config.code
+            if not (code_dir / str(code_config.scoring_script)).is_file():
+                raise AzureMLConfigurationError(
+                    "code_configuration.scoring_script",
+                    f"{code_config.scoring_script!r} is not a file in the code folder {str(code_dir)!r}",
+                )
+            uri = self._uploader.upload(code_dir)
+            code = Code(name="code-" + uri.rstrip("/").split("/")[-2][:24], version="1", path=uri)
+            with remote_errors(f"Registering the code of deployment {deployment.name}"):
+                code_config.code = self.get_client()._code.create_or_update(code).id
 
     # -- jobs ----------------------------------------------------------------------------------------
 
@@ -352,9 +363,13 @@ def _compute_dict(compute: Any) -> dict[str, Any]:
 
 def _endpoint_dict(endpoint: Any) -> dict[str, Any]:
     defaults = getattr(endpoint, "defaults", None)
+    if isinstance(defaults, dict):
+        default = defaults.get("deployment_name") or defaults.get("deploymentName")
+    else:
+        default = getattr(defaults, "deployment_name", None)
     return {
         "name": endpoint.name,
         "scoring_uri": endpoint.scoring_uri,
-        "default_deployment": getattr(defaults, "deployment_name", None) if defaults else None,
+        "default_deployment": default,
         "provisioning_state": endpoint.provisioning_state,
     }

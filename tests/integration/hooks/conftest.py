@@ -1,0 +1,64 @@
+"""Fixtures for driving the plugin's hooks against the emulator, through Airflow connections.
+
+The connections come from the files the emulator writes, set as ``AIRFLOW_CONN_*`` variables exactly as
+a user would, so the hook reads them through Airflow's own connection lookup.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from airflow_batchml.hooks.azure_ml import AzureMLHook
+from airflow_batchml.hooks.job_status import AzureMLJobStatus
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+JOB_DEADLINE = 180.0
+
+
+@pytest.fixture(scope="session")
+def airflow_connections(emulator):
+    """Register the emulator's azure_ml and wasb connections for the whole session."""
+    saved = {key: os.environ.get(key) for key in ("AIRFLOW_CONN_AZURE_ML_DEFAULT", "AIRFLOW_CONN_WASB_DEFAULT")}
+    os.environ["AIRFLOW_CONN_AZURE_ML_DEFAULT"] = emulator.connection_json.read_text()
+    os.environ["AIRFLOW_CONN_WASB_DEFAULT"] = emulator.wasb_connection_json.read_text()
+    yield emulator
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture
+def hook(airflow_connections) -> AzureMLHook:
+    return AzureMLHook(polling_interval=0.5)
+
+
+@pytest.fixture
+def wasb(airflow_connections):
+    from airflow.providers.microsoft.azure.hooks.wasb import WasbHook
+
+    return WasbHook(wasb_conn_id="wasb_default")
+
+
+def wait_for_job(hook: AzureMLHook, job_name: str, deadline: float = JOB_DEADLINE) -> dict:
+    """Poll until the job is terminal (bounded); returns the hook's job dict."""
+    end = time.monotonic() + deadline
+    while True:
+        job = hook.get_job(job_name)
+        if job["status"] in AzureMLJobStatus.TERMINAL_STATUSES:
+            return job
+        if time.monotonic() > end:
+            raise AssertionError(f"job {job_name} still {job['status']} after {deadline} s")
+        time.sleep(0.3)
+
+
+def upload_inputs(wasb, container: str, prefix: str, count: int) -> str:
+    """Write ``count`` small files under ``prefix`` and return the folder's datastore URI."""
+    for index in range(count):
+        wasb.load_string(f"sample {index}\n", container, f"{prefix}/sample-{index:03d}.txt", overwrite=True)
+    return f"azureml://datastores/workspaceblobstore/paths/{prefix}/"

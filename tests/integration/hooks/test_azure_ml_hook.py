@@ -1,0 +1,156 @@
+"""AzureMLHook against the emulator, through the real azure-ai-ml client and the real WASB hook.
+
+One ordered walk-through, as the Azure ML batch tutorials do it: compute, endpoint, two deployments from
+the two ``az ml`` YAML forms (local model and code folders uploaded through WASB), default, invoke with
+overrides, job status, attach on a second submission, cancel, schedules, a published pipeline, deletes.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+
+from airflow_batchml.exceptions import AzureMLConfigurationError, AzureMLNotFoundError
+from tests.integration.hooks.conftest import DATA, upload_inputs, wait_for_job
+
+pytestmark = pytest.mark.integration
+
+ENDPOINT = "digits-batch"
+
+
+@pytest.fixture(scope="module")
+def container(airflow_connections):
+    from airflow_batchml.hooks.azure_ml import AzureMLHook
+
+    return AzureMLHook().get_client().datastores.get("workspaceblobstore").container_name
+
+
+@pytest.fixture(scope="module")
+def deployed(airflow_connections):
+    """Compute, endpoint and both deployments, created once for the module."""
+    from airflow_batchml.hooks.azure_ml import AzureMLHook
+
+    hook = AzureMLHook(polling_interval=0.5)
+    compute = hook.ensure_compute("batch-cluster", max_instances=2)
+    endpoint = hook.create_or_update_batch_endpoint(yaml_path=str(DATA / "endpoint.yml"))
+    logreg = hook.create_or_update_batch_deployment(str(DATA / "deployment.yml"), set_default=True)
+    forest = hook.create_or_update_batch_deployment(str(DATA / "deployment-flat.yml"))
+    return {"compute": compute, "endpoint": endpoint, "logreg": logreg, "forest": forest}
+
+
+def jobs_on_emulator(emulator) -> list[dict]:
+    return emulator.request("GET", "/_emulator/jobs").json()["value"]
+
+
+def test_resources_are_created_from_both_yaml_forms(hook, deployed):
+    assert deployed["compute"]["name"] == "batch-cluster"
+    assert deployed["endpoint"]["name"] == ENDPOINT
+    assert sorted(hook.list_batch_deployments(ENDPOINT)) == ["digits-forest", "digits-logreg"]
+    assert hook.get_batch_endpoint(ENDPOINT)["default_deployment"] == "digits-logreg"
+
+
+def test_creates_are_idempotent(hook, deployed):
+    again = hook.create_or_update_batch_deployment(str(DATA / "deployment.yml"))
+    assert again["name"] == "digits-logreg"
+    assert hook.ensure_compute("batch-cluster", max_instances=2)["name"] == "batch-cluster"
+
+
+def test_invoke_with_overrides_scores_every_file(hook, wasb, deployed, container, emulator):
+    folder = upload_inputs(wasb, container, "inputs/hook-run", 7)
+    output = "azureml://datastores/workspaceblobstore/paths/outputs/hook-run/"
+    submitted = hook.invoke_batch_endpoint(
+        ENDPOINT,
+        {"images": folder},
+        output_path=output,
+        overrides={"mini_batch_size": 3, "instance_count": 1, "output_file_name": "scores.csv", "max_retries": 1},
+        job_name="hook-run-1",
+    )
+    assert submitted == {**submitted, "job_name": "hook-run-1", "deployment_name": "digits-logreg", "attached": False}
+    assert wait_for_job(hook, "hook-run-1")["status"] == "Completed"
+    rows = list(csv.reader(io.StringIO(wasb.read_file(container, "outputs/hook-run/scores.csv"))))
+    assert len(rows) == 7
+    (job,) = [j for j in jobs_on_emulator(emulator) if j["name"] == "hook-run-1"]
+    assert job["spec"]["mini_batch_size"] == 3
+    assert job["spec"]["output_file_name"] == "scores.csv"
+
+
+def test_second_submission_of_the_same_name_attaches(hook, wasb, deployed, container, emulator):
+    folder = upload_inputs(wasb, container, "inputs/attach", 1)
+    first = hook.invoke_batch_endpoint(ENDPOINT, {"images": folder}, job_name="attach-1")
+    before = len(jobs_on_emulator(emulator))
+    second = hook.invoke_batch_endpoint(ENDPOINT, {"images": folder}, job_name="attach-1")
+    assert (first["attached"], second["attached"]) == (False, True)
+    assert len(jobs_on_emulator(emulator)) == before
+    wait_for_job(hook, "attach-1")
+
+
+def test_named_deployment_is_used_and_not_leaked(hook, wasb, deployed, container, emulator):
+    folder = upload_inputs(wasb, container, "inputs/named", 2)
+    hook.invoke_batch_endpoint(ENDPOINT, {"images": folder}, deployment_name="digits-forest", job_name="named-1")
+    hook.invoke_batch_endpoint(ENDPOINT, {"images": folder}, job_name="default-after-named")
+    by_name = {j["name"]: j for j in jobs_on_emulator(emulator)}
+    assert by_name["named-1"]["deployment"] == "digits-forest"
+    assert by_name["default-after-named"]["deployment"] == "digits-logreg"
+    for name in ("named-1", "default-after-named"):
+        assert wait_for_job(hook, name)["status"] == "Completed"
+
+
+def test_unknown_deployment_is_a_clear_error_before_submission(hook, deployed, emulator):
+    before = len(jobs_on_emulator(emulator))
+    with pytest.raises(AzureMLConfigurationError, match="'nope-dep' is not a deployment of digits-batch"):
+        hook.invoke_batch_endpoint(
+            ENDPOINT, {"x": "azureml://datastores/workspaceblobstore/paths/x/"}, deployment_name="nope-dep"
+        )
+    assert len(jobs_on_emulator(emulator)) == before
+
+
+def test_cancel_a_running_job(hook, wasb, deployed, container):
+    folder = upload_inputs(wasb, container, "inputs/cancel", 40)
+    hook.invoke_batch_endpoint(ENDPOINT, {"images": folder}, job_name="cancel-1", overrides={"mini_batch_size": 1})
+    hook.cancel_job("cancel-1")
+    assert wait_for_job(hook, "cancel-1")["status"] in ("Canceled", "Completed")
+
+
+def test_schedules_create_list_disable(hook, deployed):
+    created = hook.create_or_update_schedule(
+        name="every-15-minutes", create_job="azureml:hook-run-1", frequency="minute", interval=15
+    )
+    assert created["name"] == "every-15-minutes"
+    assert "every-15-minutes" in {s["name"] for s in hook.list_schedules()}
+    assert hook.disable_schedule("every-15-minutes")["is_enabled"] is False
+    assert "every-15-minutes" not in {s["name"] for s in hook.list_schedules()}
+    assert "every-15-minutes" in {s["name"] for s in hook.list_schedules(include_disabled=True)}
+    assert hook.enable_schedule("every-15-minutes")["is_enabled"] is True
+
+
+def test_published_pipeline_run(hook, wasb, deployed, container, emulator):
+    upload_inputs(wasb, container, "inputs/pipeline", 2)
+    published = emulator.request(
+        "POST", "/_emulator/pipelines", json={"endpoint": ENDPOINT, "data_path_parameter": "input_data"}
+    ).json()
+    run = hook.run_published_pipeline(
+        published["Endpoint"],
+        experiment_name="published-run",
+        parameter_assignments={"threshold": 0.5},
+        data_path_assignments={"input_data": "azureml://datastores/workspaceblobstore/paths/inputs/pipeline/"},
+    )
+    assert run["run_id"]
+    assert wait_for_job(hook, run["run_id"])["status"] == "Completed"
+
+
+def test_failed_job_reports_its_error(hook, deployed, emulator):
+    hook.invoke_batch_endpoint(
+        ENDPOINT, {"x": "azureml://datastores/workspaceblobstore/paths/inputs/does-not-exist/"}, job_name="fails-1"
+    )
+    job = wait_for_job(hook, "fails-1")
+    assert job["status"] == "Failed"
+    assert job["error"]
+
+
+def test_deletes(hook, deployed):
+    hook.delete_batch_deployment(ENDPOINT, "digits-forest")
+    assert hook.list_batch_deployments(ENDPOINT) == ["digits-logreg"]
+    with pytest.raises(AzureMLNotFoundError):
+        hook.get_batch_endpoint("no-such-endpoint")
