@@ -1,0 +1,58 @@
+"""Stopping and restarting the emulator on the same state dir loses nothing.
+
+Resources and finished jobs are still there; a job that was running when the emulator stopped is
+reported Failed with a message saying why (the engine cannot resume a job), never silently lost.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from tests.integration.emulator.conftest import (
+    DATA,
+    ENDPOINT,
+    create_deployment,
+    load_deployment,
+    upload_folder,
+    upload_inputs,
+    wait_for_status,
+)
+
+pytestmark = pytest.mark.integration
+
+SLOW_ENDPOINT = "slow-batch"
+
+
+def test_restart_keeps_resources_and_fails_the_running_job(ml_client, workspace, emulator, azurite):
+    from azure.ai.ml import Input
+    from azure.ai.ml.entities import BatchEndpoint
+
+    ml_client.batch_endpoints.begin_create_or_update(BatchEndpoint(name=SLOW_ENDPOINT)).result()
+    slow = load_deployment(ml_client, "deployment.yml", workspace.model_uri, upload_folder(azurite, DATA / "slow_code"))
+    slow.name, slow.endpoint_name = "slow", SLOW_ENDPOINT
+    create_deployment(ml_client, slow)
+    uri = upload_inputs(azurite, "inputs/slow", {"a.txt": "a"})
+    name = f"slow-{uuid.uuid4().hex[:8]}"
+    ml_client.batch_endpoints.invoke(
+        endpoint_name=SLOW_ENDPOINT,
+        deployment_name="slow",
+        job_name=name,
+        inputs={"a": Input(type="uri_folder", path=uri)},
+    )
+    wait_for_status(emulator, name, {"Running"})
+    jobs_before = emulator.request("GET", "/_emulator/jobs").json()["count"]
+    token = emulator.token
+
+    emulator.restart()
+
+    assert emulator.last_exit_code == 0
+    assert emulator.token == token
+    assert emulator.request("GET", "/_emulator/jobs").json()["count"] == jobs_before
+    record = wait_for_status(emulator, name, {"Failed"})
+    assert record["error"]["message"] == "emulator restarted while the job was running"
+    assert ml_client.jobs.get(name).status == "Failed"
+    assert ml_client.batch_endpoints.get(ENDPOINT).defaults.deployment_name == "digits-logreg"
+    assert {d.name for d in ml_client.batch_deployments.list(ENDPOINT)} >= {"digits-logreg", "digits-forest"}
+    assert ml_client.compute.get("batch-cluster").name == "batch-cluster"
