@@ -1,0 +1,42 @@
+"""Operator tests run ``execute`` with a real Airflow task context stand-in that records XCom.
+
+The context is the part of Airflow's that the operators read (``ti`` with its identity and
+``xcom_push``); everything they call goes to the emulator through the real hooks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from tests.integration.hooks.conftest import airflow_connections, hook, wasb  # noqa: F401  (shared fixtures)
+
+
+@dataclass
+class RecordingTaskInstance:
+    dag_id: str = "tests"
+    task_id: str = "score"
+    run_id: str = "manual__2026-11-23T00:00:00+00:00"
+    map_index: int = -1
+    try_number: int = 1
+    xcoms: dict[str, Any] = field(default_factory=dict)
+
+    def xcom_push(self, key: str, value: Any) -> None:
+        self.xcoms[key] = value
+
+
+@pytest.fixture
+def context():
+    return {"ti": RecordingTaskInstance()}
+
+
+def run_trigger(trigger) -> list[dict]:
+    """Collect the events of the trigger's real async generator (run to its end)."""
+
+    async def collect() -> list[dict]:
+        return [event.payload async for event in trigger.run()]
+
+    return asyncio.run(collect())

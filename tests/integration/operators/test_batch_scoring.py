@@ -1,0 +1,186 @@
+"""AzureMLInvokeBatchEndpointOperator end to end on the emulator: sync wait, deferred wait through the real
+trigger loop, retries that attach instead of resubmitting, failures, timeouts and cancellation."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+from airflow.exceptions import TaskDeferred
+
+from airflow_batchml.exceptions import AzureMLJobError
+from airflow_batchml.links import JOB_XCOM_KEY
+from airflow_batchml.operators.batch_scoring import AzureMLInvokeBatchEndpointOperator
+from airflow_batchml.triggers.job import AzureMLJobTrigger
+from tests.integration.hooks.conftest import DATA, upload_inputs, wait_for_job
+from tests.integration.operators.conftest import RecordingTaskInstance, run_trigger
+
+pytestmark = pytest.mark.integration
+
+ENDPOINT = "ops-batch"
+
+
+@pytest.fixture(scope="module")
+def endpoint(airflow_connections, tmp_path_factory):
+    """An endpoint with a fast default deployment and a slow one (sleeps per file) for timeout tests."""
+    from airflow_batchml.hooks.azure_ml import AzureMLHook
+
+    hook = AzureMLHook(polling_interval=0.5)
+    hook.ensure_compute("batch-cluster")
+    hook.create_or_update_batch_endpoint(ENDPOINT)
+    hook.create_or_update_batch_deployment(str(DATA / "deployment.yml"), endpoint_name=ENDPOINT, set_default=True)
+    slow = tmp_path_factory.mktemp("slow")
+    (slow / "code").mkdir()
+    (slow / "code" / "slow.py").write_text(
+        textwrap.dedent(
+            """
+            import time
+            def init():
+                pass
+            def run(mini_batch):
+                time.sleep(1.0)
+                return [path for path in mini_batch]
+            """
+        )
+    )
+    (slow / "deployment.yml").write_text(
+        textwrap.dedent(
+            f"""
+            name: slow-dep
+            endpoint_name: {ENDPOINT}
+            model:
+              name: slow-model
+              path: {DATA / "model"}
+            code_configuration:
+              code: code
+              scoring_script: slow.py
+            environment:
+              name: slow-env
+              image: mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04:latest
+            compute: azureml:batch-cluster
+            resources:
+              instance_count: 1
+            settings:
+              mini_batch_size: 1
+              max_concurrency_per_instance: 1
+            """
+        )
+    )
+    hook.create_or_update_batch_deployment(str(slow / "deployment.yml"))
+    container = hook.get_client().datastores.get("workspaceblobstore").container_name
+    return {"container": container}
+
+
+def operator(**kwargs) -> AzureMLInvokeBatchEndpointOperator:
+    defaults = {"task_id": "score", "endpoint_name": ENDPOINT, "poll_interval": 0.2}
+    return AzureMLInvokeBatchEndpointOperator(**{**defaults, **kwargs})
+
+
+def job_count(emulator) -> int:
+    return len(emulator.request("GET", "/_emulator/jobs").json()["value"])
+
+
+def test_sync_wait_returns_result_and_link(endpoint, wasb, context):
+    folder = upload_inputs(wasb, endpoint["container"], "ops/sync", 3)
+    result = operator(inputs=folder, deferrable=False, overrides={"mini_batch_size": 2}).execute(context)
+    assert result["status"] == "Completed"
+    assert result["deployment_name"] == "digits-logreg"
+    assert result["output_uri"].endswith(f"/azureml/{result['job_name']}/score/")
+    assert context["ti"].xcoms[JOB_XCOM_KEY]["job_name"] == result["job_name"]
+
+
+def test_deferred_wait_through_the_real_trigger(endpoint, wasb, context):
+    folder = upload_inputs(wasb, endpoint["container"], "ops/deferred", 2)
+    op = operator(inputs={"images": folder}, deferrable=True, timeout=300)
+    with pytest.raises(TaskDeferred) as deferred:
+        op.execute(context)
+    trigger = deferred.value.trigger
+    assert isinstance(trigger, AzureMLJobTrigger)
+    classpath, kwargs = trigger.serialize()
+    assert kwargs["end_time"] is not None
+    revived = AzureMLJobTrigger(**{**kwargs, "poll_interval": 0.1})  # as after a triggerer restart
+    (event,) = run_trigger(revived)
+    assert event["status"] == "success"
+    result = operator(inputs={"images": folder}, deferrable=True).execute_complete(context, event)
+    assert result["status"] == "Completed"
+
+
+def test_retry_attaches_to_the_first_job(endpoint, wasb, emulator):
+    """A task killed right after submitting and retried leaves exactly one job."""
+    folder = upload_inputs(wasb, endpoint["container"], "ops/retry", 2)
+    first_try = {"ti": RecordingTaskInstance(run_id="retry-run", try_number=1)}
+    submitted = operator(inputs=folder, wait_for_completion=False).execute(first_try)
+    before = job_count(emulator)
+    second_try = {"ti": RecordingTaskInstance(run_id="retry-run", try_number=2)}
+    result = operator(inputs=folder, deferrable=False).execute(second_try)
+    assert result["job_name"] == submitted["job_name"]
+    assert result["status"] == "Completed"
+    assert job_count(emulator) == before
+
+
+def test_different_runs_get_different_jobs(endpoint, wasb):
+    folder = upload_inputs(wasb, endpoint["container"], "ops/runs", 1)
+    names = {
+        operator(inputs=folder, wait_for_completion=False).execute({"ti": RecordingTaskInstance(run_id=run)})[
+            "job_name"
+        ]
+        for run in ("run-a", "run-b")
+    }
+    assert len(names) == 2
+
+
+def test_failed_job_fails_the_task_with_its_message(endpoint, context):
+    op = operator(inputs="azureml://datastores/workspaceblobstore/paths/ops/missing/", deferrable=False)
+    with pytest.raises(AzureMLJobError, match="is Failed") as err:
+        op.execute(context)
+    assert "no error message" not in str(err.value)
+
+
+def test_sync_timeout_cancels_the_job(endpoint, wasb, context, hook):
+    folder = upload_inputs(wasb, endpoint["container"], "ops/slow-sync", 20)
+    op = operator(inputs=folder, deployment_name="slow-dep", deferrable=False, timeout=1)
+    with pytest.raises(AzureMLJobError, match="did not finish within 1 s"):
+        op.execute(context)
+    assert wait_for_job(hook, op.job_name)["status"] == "Canceled"
+
+
+def test_deferred_timeout_cancels_the_job(endpoint, wasb, context, hook):
+    folder = upload_inputs(wasb, endpoint["container"], "ops/slow-deferred", 20)
+    op = operator(inputs=folder, deployment_name="slow-dep", deferrable=True, timeout=1)
+    with pytest.raises(TaskDeferred) as deferred:
+        op.execute(context)
+    (event,) = run_trigger(deferred.value.trigger)
+    assert event["status"] == "timeout"
+    with pytest.raises(AzureMLJobError, match="deadline"):
+        op.execute_complete(context, event)
+    assert wait_for_job(hook, op.job_name)["status"] == "Canceled"
+
+
+def test_on_kill_cancels_the_job(endpoint, wasb, context, hook):
+    folder = upload_inputs(wasb, endpoint["container"], "ops/kill", 20)
+    op = operator(inputs=folder, deployment_name="slow-dep", wait_for_completion=False)
+    op.execute(context)
+    op.on_kill()
+    assert wait_for_job(hook, op.job_name)["status"] == "Canceled"
+
+
+def test_trigger_rides_out_transient_errors(endpoint, wasb, context, emulator):
+    folder = upload_inputs(wasb, endpoint["container"], "ops/flaky", 1)
+    submitted = operator(inputs=folder, wait_for_completion=False).execute(context)
+    rule = {"path_regex": f"/jobs/{submitted['job_name']}$", "status": 503, "times": 3, "method": "GET"}
+    emulator.request("POST", "/_emulator/faults", json=rule).raise_for_status()
+    (event,) = run_trigger(AzureMLJobTrigger(submitted["job_name"], poll_interval=0.1))
+    assert event["status"] == "success"
+
+
+def test_trigger_gives_up_after_too_many_errors(endpoint, wasb, context, emulator):
+    folder = upload_inputs(wasb, endpoint["container"], "ops/down", 1)
+    submitted = operator(inputs=folder, wait_for_completion=False).execute(context)
+    rule = {"path_regex": f"/jobs/{submitted['job_name']}$", "status": 500, "times": 10, "method": "GET"}
+    emulator.request("POST", "/_emulator/faults", json=rule).raise_for_status()
+    try:
+        (event,) = run_trigger(AzureMLJobTrigger(submitted["job_name"], poll_interval=0, max_consecutive_errors=2))
+    finally:
+        emulator.request("DELETE", "/_emulator/faults")
+    assert event["status"] == "error"
+    assert "3 errors in a row" in event["message"]
