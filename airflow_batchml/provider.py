@@ -98,8 +98,18 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": [f"airflow_batchml.operators.{name}" for name in OPERATOR_MODULES],
             }
         ],
-        "sensors": [{"integration-name": INTEGRATION, "python-modules": ["airflow_batchml.sensors.job"]}],
-        "triggers": [{"integration-name": INTEGRATION, "python-modules": ["airflow_batchml.triggers.job"]}],
+        "sensors": [
+            {
+                "integration-name": INTEGRATION,
+                "python-modules": ["airflow_batchml.sensors.job", "airflow_batchml.sensors.blob_changes"],
+            }
+        ],
+        "triggers": [
+            {
+                "integration-name": INTEGRATION,
+                "python-modules": ["airflow_batchml.triggers.job", "airflow_batchml.triggers.blob_changes"],
+            }
+        ],
         "extra-links": ["airflow_batchml.links.AzureMLJobLink"],
         "connection-types": [AZURE_ML_CONNECTION_TYPE],
     }

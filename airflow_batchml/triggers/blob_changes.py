@@ -134,6 +134,7 @@ class WasbBlobChangeTrigger(BaseEventTrigger):
         self.retry_delay = retry_delay
         self.max_retry_delay = max_retry_delay
         self.folder = BlobFolder(prefix, recursive, glob)
+        self._prefix_checked = False
         check_arguments(container_name, page_size, retry_delay, max_retry_delay)
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
@@ -172,7 +173,7 @@ class WasbBlobChangeTrigger(BaseEventTrigger):
                 if failures or reported:
                     self.log.info("Listing %s works again", self._where())
                 failures, reported = 0, None
-                for event in self._events(changes, account_url):
+                for event in self.events(changes, account_url):
                     yield TriggerEvent(event)
                 if changes.state_changed:
                     pending = changes.state
@@ -186,8 +187,10 @@ class WasbBlobChangeTrigger(BaseEventTrigger):
             client = await hook.get_async_conn()
             container = client.get_container_client(self.container_name)
             entries, listed_at = await list_folder(container, self.folder, self.page_size)
-            if not entries and state is None:
+            if not entries:
                 await self._check_prefix_is_not_a_blob(container)
+        except AzureMLError:
+            raise
         except AirflowNotFoundException as err:
             raise AzureMLConfigurationError("wasb_conn_id", f"connection {self.wasb_conn_id!r} is not defined") from err
         except Exception as err:
@@ -202,7 +205,7 @@ class WasbBlobChangeTrigger(BaseEventTrigger):
         )
         return changes, client.url
 
-    def _events(self, changes: ChangeSet, account_url: str | None) -> list[dict[str, Any]]:
+    def events(self, changes: ChangeSet, account_url: str | None) -> list[dict[str, Any]]:
         records = [
             describe(
                 kind,
@@ -255,9 +258,13 @@ class WasbBlobChangeTrigger(BaseEventTrigger):
         await asyncio.sleep(delay)
 
     async def _check_prefix_is_not_a_blob(self, container: Any) -> None:
+        """An empty folder whose name is a blob is a typo for that blob: say so (once per instance)."""
         name = self.folder.prefix.rstrip("/")
-        if name and await container.get_blob_client(name).exists():
+        if not name or self._prefix_checked:
+            return
+        if await container.get_blob_client(name).exists():
             raise AzureMLConfigurationError("prefix", f"{name!r} is a blob in {self.container_name!r}, not a folder")
+        self._prefix_checked = True
 
     async def _load_state(self) -> dict[str, Any] | None:
         accessors = _accessors(self.asset_state_store)
@@ -327,8 +334,6 @@ def _entry(item: Any) -> BlobEntry | None:
 
 def classify_storage_error(err: Exception, container_name: str) -> Exception:
     """Map a storage error to a permanent configuration error (names what to fix) or a transient one."""
-    if isinstance(err, AzureMLError):
-        return err
     if isinstance(err, ResourceNotFoundError) and getattr(err, "error_code", None) == "ContainerNotFound":
         return AzureMLConfigurationError("container_name", f"container {container_name!r} does not exist")
     if isinstance(err, HttpResponseError) and err.status_code is not None:

@@ -1,0 +1,167 @@
+"""WasbBlobChangeSensor: inside a DAG, wait for blobs added or modified since this task last succeeded.
+
+The step form of change-based scheduling (a DAG that lands data, waits for new files, scores them), as
+opposed to the ``AssetWatcher`` form that starts DAGs. Returns the changed blobs as XCom: a list of
+records whose ``uri`` + ``type`` are a ready ``AzureMLInvokeBatchEndpointOperator`` input and whose
+``job_name`` is deterministic, so ``.expand()`` over them scores each blob version once.
+
+**Where the watermark lives: XCom of the last successful run of this task.** On success the sensor
+pushes its new change state under ``blob_change_state``; the next run reads it back from the previous
+*successful* task instance (``ti.get_previous_ti(state=SUCCESS)``, then ``xcom_pull(run_id=...)``). A
+failed or timed-out run pushes nothing that is ever read, so the next run (or a retry, or a cleared
+run) sees the same changes again. Airflow 3.3's task state store was considered and rejected: it is
+scoped to one DAG run (retries share it, other runs do not), so it cannot carry a watermark from run to
+run. "Previous" follows Airflow's own order of runs by logical date; runs without a logical date
+(manual runs in Airflow 3) read the latest successful one.
+
+With no successful run yet, changes count from the moment this task first started (the first
+reschedule in ``reschedule`` mode), unless ``include_existing`` asks for every blob already there.
+
+Both modes list through the same code as the trigger (``WasbBlobChangeTrigger.poll``), so poke,
+reschedule and deferrable runs agree on what a change is. Deferrable mode checks once before deferring.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseSensorOperator, PokeReturnValue, TaskInstanceState, conf
+
+from airflow_batchml.changes import DEFAULT_SETTLE_SECONDS, ChangeSet, compile_glob, initial_state
+from airflow_batchml.exceptions import AzureMLConfigurationError
+from airflow_batchml.triggers.blob_changes import BlobListingTransientError, WasbBlobChangeTrigger, close_hook
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+STATE_XCOM_KEY = "blob_change_state"
+
+
+class WasbBlobChangeSensor(BaseSensorOperator):
+    """Succeed with the list of blobs added or modified in a folder since this task's last success.
+
+    :param container_name: The container to watch. (templated)
+    :param prefix: The folder inside it; empty for the container root. (templated)
+    :param wasb_conn_id: The WASB connection of the storage account. (templated)
+    :param recursive: Include blobs in sub-folders.
+    :param glob: Only blobs whose folder-relative name matches, e.g. ``"*.csv"``. (templated)
+    :param include_existing: With no successful run yet, report every blob already in the folder.
+    :param settle_seconds: Storage clock tolerance (see ``airflow_batchml.changes``).
+    :param datastore: Azure ML datastore of this container; records then carry ``azureml://`` URIs.
+    :param job_name_prefix: Readable start of the records' job names; ``<dag_id>-<task_id>`` when None.
+    :param deferrable: Wait in the triggerer.
+    """
+
+    template_fields: Sequence[str] = ("container_name", "prefix", "glob", "wasb_conn_id", "datastore")
+    ui_color = "#0078d4"
+
+    def __init__(
+        self,
+        *,
+        container_name: str,
+        prefix: str = "",
+        wasb_conn_id: str = "wasb_default",
+        recursive: bool = False,
+        glob: str | None = None,
+        include_existing: bool = False,
+        settle_seconds: float = DEFAULT_SETTLE_SECONDS,
+        datastore: str | None = None,
+        job_name_prefix: str | None = None,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.container_name = container_name
+        self.prefix = prefix
+        self.wasb_conn_id = wasb_conn_id
+        self.recursive = recursive
+        self.glob = glob
+        self.include_existing = include_existing
+        self.settle_seconds = settle_seconds
+        self.datastore = datastore
+        self.job_name_prefix = job_name_prefix
+        self.deferrable = deferrable
+        self.state: dict[str, Any] | None = None
+        if glob is not None and "{{" not in glob:
+            compile_glob(glob)
+
+    def execute(self, context: Context) -> Any:
+        self.state = self.previous_state(context)
+        if not self.deferrable:
+            return super().execute(context)
+        found = self.poke(context)
+        if found:
+            return found.xcom_value
+        self.defer(
+            trigger=self.build_trigger(self.state),
+            method_name="execute_complete",
+            timeout=timedelta(seconds=self.timeout) if self.timeout is not None else None,
+        )
+
+    def poke(self, context: Context) -> PokeReturnValue:
+        try:
+            changes, records = asyncio.run(self._poll())
+        except BlobListingTransientError as err:
+            self.log.warning("Listing %s/%s failed, will retry: %s", self.container_name, self.prefix, err)
+            return PokeReturnValue(False)
+        if not records:
+            return PokeReturnValue(False)
+        return PokeReturnValue(True, self._succeed(context, records, changes.state))
+
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> list[dict[str, Any]]:
+        """Resume from the trigger: its event holds the changed blobs and the state that follows them."""
+        if event.get("status") != "changes":
+            raise AzureMLConfigurationError("blob change sensor", event.get("message") or f"bad event {event!r}")
+        return self._succeed(context, event["blobs"], event["state"])
+
+    def previous_state(self, context: Context) -> dict[str, Any] | None:
+        """The state the last successful run pushed, or where changes start counting for a first run."""
+        ti = context["ti"]
+        previous = ti.get_previous_ti(state=TaskInstanceState.SUCCESS, map_index=ti.map_index)
+        if previous is not None:
+            stored = ti.xcom_pull(
+                task_ids=ti.task_id, key=STATE_XCOM_KEY, run_id=previous.run_id, map_indexes=ti.map_index
+            )
+            if stored:
+                return stored
+        if self.include_existing:
+            return None
+        since = ti.get_first_reschedule_date(context) if self.reschedule else None
+        return initial_state(since or ti.start_date)
+
+    def build_trigger(self, state: dict[str, Any] | None) -> WasbBlobChangeTrigger:
+        """The trigger this sensor defers to (and lists through): same folder, options and state."""
+        return WasbBlobChangeTrigger(
+            container_name=self.container_name,
+            prefix=self.prefix,
+            wasb_conn_id=self.wasb_conn_id,
+            recursive=self.recursive,
+            glob=self.glob,
+            poll_interval=self.poke_interval,
+            include_existing=self.include_existing,
+            settle_seconds=self.settle_seconds,
+            datastore=self.datastore,
+            job_name_prefix=self.job_name_prefix or f"{self.dag_id}-{self.task_id}",
+            state=state,
+            emit_state=True,
+        )
+
+    async def _poll(self) -> tuple[ChangeSet, list[dict[str, Any]]]:
+        from airflow.providers.microsoft.azure.hooks.wasb import WasbAsyncHook
+
+        trigger = self.build_trigger(self.state)
+        hook = WasbAsyncHook(wasb_conn_id=self.wasb_conn_id)
+        try:
+            changes, account_url = await trigger.poll(hook, self.state)
+        finally:
+            await close_hook(hook)
+        events = trigger.events(changes, account_url)
+        return changes, [blob for event in events for blob in event["blobs"]]
+
+    def _succeed(self, context: Context, records: list[dict[str, Any]], state: dict[str, Any]) -> list[Any]:
+        context["ti"].xcom_push(key=STATE_XCOM_KEY, value=state)
+        self.log.info("%d changed blob(s) in %s/%s", len(records), self.container_name, self.prefix)
+        return records
