@@ -1,15 +1,11 @@
 """The batch engine reading code, model and inputs from, and writing its output to, a real Azurite.
 
-Azurite is started by this module's fixture on a free port and stopped by its pid at teardown.
+Azurite is the session's (tests/integration/conftest.py), started on a free port and stopped by pid.
 """
 
 from __future__ import annotations
 
-import socket
-import subprocess
 import threading
-import time
-from pathlib import Path
 
 import pytest
 from azure.storage.blob import BlobServiceClient
@@ -18,9 +14,6 @@ from airflow_batchml.emulator.engine import BatchEngine, BatchJobSpec, JobStatus
 
 pytestmark = pytest.mark.integration
 
-ROOT = Path(__file__).resolve().parents[3]
-AZURITE = ROOT / "node_modules" / ".bin" / "azurite-blob"
-ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 DATASTORES = {"workspaceblobstore": "azureml-blobstore", "inputs": "landing"}
 DEADLINE = 30
 
@@ -34,47 +27,18 @@ def run(mini_batch):
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_listening(port: int, proc: subprocess.Popen) -> None:
-    deadline = time.monotonic() + DEADLINE
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"Azurite did not listen on port {port}")
-
-
 @pytest.fixture(scope="module")
-def connection_string(tmp_path_factory):
-    if not AZURITE.exists():
-        pytest.skip("Azurite is not installed (run `make setup`)")
-    port = _free_port()
-    location = tmp_path_factory.mktemp("azurite")
-    args = ["--blobHost", "127.0.0.1", "--blobPort", str(port), "--location", str(location)]
-    proc = subprocess.Popen([str(AZURITE), *args, "--skipApiVersionCheck", "--silent"])
-    try:
-        _wait_listening(port, proc)
-        yield (
-            "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"
-            f"AccountKey={ACCOUNT_KEY};BlobEndpoint=http://127.0.0.1:{port}/devstoreaccount1;"
-        )
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+def connection_string(azurite) -> str:
+    return azurite
 
 
 @pytest.fixture(scope="module")
 def blobs(connection_string) -> BlobServiceClient:
     """The account with code, model and input files uploaded the way the emulator's server would."""
     service = BlobServiceClient.from_connection_string(connection_string)
-    store = service.create_container("azureml-blobstore")
+    store = service.get_container_client("azureml-blobstore")
+    if not store.exists():
+        store.create_container()
     store.upload_blob("code/batch/score.py", SCRIPT)
     store.upload_blob("models/clf/1/model.txt", "clf-v1")
     landing = service.create_container("landing")

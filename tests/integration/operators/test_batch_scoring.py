@@ -96,7 +96,7 @@ def test_deferred_wait_through_the_real_trigger(endpoint, wasb, context):
         op.execute(context)
     trigger = deferred.value.trigger
     assert isinstance(trigger, AzureMLJobTrigger)
-    classpath, kwargs = trigger.serialize()
+    _classpath, kwargs = trigger.serialize()
     assert kwargs["end_time"] is not None
     revived = AzureMLJobTrigger(**{**kwargs, "poll_interval": 0.1})  # as after a triggerer restart
     (event,) = run_trigger(revived)

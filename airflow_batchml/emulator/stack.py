@@ -1,0 +1,188 @@
+"""The local stack: Azurite (Microsoft's storage emulator) plus this emulator, as child processes.
+
+Used by ``make demo``, the test fixtures and anyone who wants the embedded default by hand
+(``python -m airflow_batchml.emulator.stack --state-dir DIR`` prints the two connection variables and
+runs until interrupted). Both processes bind 127.0.0.1 on free ports, every wait is bounded, and
+``stop()`` ends them by pid.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+STARTUP_TIMEOUT = 60.0
+STOP_TIMEOUT = 20.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def azurite_binary() -> str:
+    """``AZURITE_BIN``, the project's ``node_modules/.bin/azurite-blob``, or one on PATH."""
+    candidates = [os.environ.get("AZURITE_BIN"), str(Path.cwd() / "node_modules" / ".bin" / "azurite-blob")]
+    candidates.append(shutil.which("azurite-blob"))
+    for candidate in candidates:
+        if candidate and Path(candidate).exists():
+            return candidate
+    raise FileNotFoundError("azurite-blob not found: run `npm install` (package.json) or set AZURITE_BIN")
+
+
+def azurite_connection_string(port: int) -> str:
+    return (
+        "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"
+        f"AccountKey={ACCOUNT_KEY};BlobEndpoint=http://127.0.0.1:{port}/devstoreaccount1;"
+    )
+
+
+def stop_process(proc: subprocess.Popen | None) -> int | None:
+    """SIGTERM by pid, SIGKILL if it does not stop in time; returns the exit code."""
+    if proc is None:
+        return None
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=STOP_TIMEOUT)
+    return proc.returncode
+
+
+def wait_listening(port: int, proc: subprocess.Popen, what: str) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{what} did not start listening on 127.0.0.1:{port}")
+
+
+class AzuriteProcess:
+    """``azurite-blob`` on a free loopback port, data under ``location``."""
+
+    def __init__(self, location: Path, port: int | None = None) -> None:
+        self.location = location
+        self.port = port or free_port()
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def connection_string(self) -> str:
+        return azurite_connection_string(self.port)
+
+    def start(self) -> None:
+        self.location.mkdir(parents=True, exist_ok=True)
+        args = ["--blobHost", "127.0.0.1", "--blobPort", str(self.port), "--location", str(self.location)]
+        args += ["--skipApiVersionCheck", "--silent", "--disableTelemetry"]
+        log = (self.location / "azurite.log").open("a")
+        self.proc = subprocess.Popen([azurite_binary(), *args], stdout=log, stderr=subprocess.STDOUT)
+        wait_listening(self.port, self.proc, "Azurite")
+
+    def stop(self) -> None:
+        stop_process(self.proc)
+        self.proc = None
+
+
+class EmulatorProcess:
+    """``python -m airflow_batchml.emulator`` on a free port, restartable on the same state dir."""
+
+    def __init__(self, state_dir: Path, storage_connection_string: str, port: int | None = None) -> None:
+        self.state_dir = state_dir
+        self.storage_connection_string = storage_connection_string
+        self.port = port or free_port()
+        self.url = f"https://127.0.0.1:{self.port}"
+        self.connection_json = state_dir / "connection.json"
+        self.wasb_connection_json = state_dir / "wasb_connection.json"
+        self.proc: subprocess.Popen | None = None
+        self.last_exit_code: int | None = None
+
+    def start(self) -> None:
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.connection_json.unlink(missing_ok=True)
+        command = [sys.executable, "-m", "airflow_batchml.emulator", "--state-dir", str(self.state_dir)]
+        command += ["--port", str(self.port), "--storage-connection-string", self.storage_connection_string]
+        log = (self.state_dir / "emulator.log").open("a")
+        self.proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while not self.connection_json.exists():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"The emulator did not start; see {self.state_dir / 'emulator.log'}")
+            time.sleep(0.1)
+
+    def stop(self) -> int | None:
+        if self.proc is not None:
+            self.last_exit_code = stop_process(self.proc)
+            self.proc = None
+        return self.last_exit_code
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    @property
+    def connection(self) -> dict:
+        return json.loads(self.connection_json.read_text())
+
+    def airflow_env(self) -> dict[str, str]:
+        """The two ``AIRFLOW_CONN_*`` variables that point Airflow at this stack."""
+        return {
+            "AIRFLOW_CONN_AZURE_ML_DEFAULT": self.connection_json.read_text(),
+            "AIRFLOW_CONN_WASB_DEFAULT": self.wasb_connection_json.read_text(),
+        }
+
+
+class LocalStack:
+    """Azurite and the emulator together; a context manager that always stops both."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.azurite = AzuriteProcess(state_dir / "azurite")
+        self.emulator = EmulatorProcess(state_dir / "emulator", self.azurite.connection_string)
+
+    def __enter__(self) -> LocalStack:
+        try:
+            self.azurite.start()
+            self.emulator.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        self.emulator.stop()
+        self.azurite.stop()
+
+
+def main() -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Run Azurite and the Azure ML emulator until interrupted.")
+    parser.add_argument("--state-dir", type=Path, required=True)
+    args = parser.parse_args()
+    with LocalStack(args.state_dir) as stack:
+        for key, value in stack.emulator.airflow_env().items():
+            print(f"export {key}='{value}'")
+        sys.stdout.flush()
+        signals = {signal.SIGINT, signal.SIGTERM}
+        signal.pthread_sigmask(signal.SIG_BLOCK, signals)
+        signal.sigwait(signals)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
