@@ -1,0 +1,203 @@
+"""WasbBlobChangeTrigger's loop without storage: ``poll`` is replaced by a script of outcomes.
+
+What reaches storage (listing, pagination, real errors) is covered against Azurite in
+tests/integration/blob_changes; here: serialisation, event shapes, when state is saved, backoff, and
+that a permanent error is reported once and never in a tight loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+import pytest
+from airflow.sdk import Asset, AssetWatcher
+from azure.core.exceptions import HttpResponseError, ResourceNotFoundError, ServiceRequestError
+
+from airflow_batchml.changes import BlobEntry, ChangeSet
+from airflow_batchml.exceptions import AzureMLConfigurationError
+from airflow_batchml.triggers.blob_changes import (
+    BlobListingTransientError,
+    WasbBlobChangeTrigger,
+    classify_storage_error,
+)
+
+T0 = datetime(2026, 3, 1, tzinfo=UTC)
+
+
+class Store:
+    def __init__(self, value=None):
+        self.value, self.writes = value, []
+
+    async def aget(self, key, default=None):
+        return self.value if self.value is not None else default
+
+    async def aset(self, key, value):
+        self.value = value
+        self.writes.append(value)
+
+
+def change(*names: str, state: dict | None = None) -> ChangeSet:
+    added = [BlobEntry(n, f"etag-{n}", T0, 3) for n in names]
+    return ChangeSet(added, [], [], state or {"v": 1, "watermark": None, "etags": {}, "n": len(names)}, True)
+
+
+def scripted(trigger: WasbBlobChangeTrigger, outcomes: list) -> list:
+    """Make ``trigger.poll`` return (or raise) the outcomes in order; returns the list of poll calls."""
+    calls = []
+
+    async def poll(hook, state):
+        calls.append(state)
+        outcome = outcomes.pop(0) if outcomes else ChangeSet([], [], [], state, False)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome, "https://acct.blob.core.windows.net/"
+
+    trigger.poll = poll
+    return calls
+
+
+def make(**kwargs) -> WasbBlobChangeTrigger:
+    return WasbBlobChangeTrigger("landing", **{"prefix": "in", "poll_interval": 0, **kwargs})
+
+
+def test_serialize_round_trips_every_constructor_argument():
+    trigger = make(recursive=True, glob="*.csv", event_per_blob=True, state={"v": 1, "watermark": None, "etags": {}})
+    classpath, kwargs = trigger.serialize()
+    assert classpath == "airflow_batchml.triggers.blob_changes.WasbBlobChangeTrigger"
+    assert WasbBlobChangeTrigger(**kwargs).serialize() == (classpath, kwargs)
+    assert kwargs["glob"] == "*.csv" and kwargs["recursive"] is True
+
+
+def test_usable_in_an_asset_watcher():
+    watcher = AssetWatcher(name="landing_watcher", trigger=make())
+    Asset("landing-in", watchers=[watcher])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [({"glob": "[x"}, "glob"), ({"page_size": 0}, "page_size"), ({"retry_delay": 0}, "retry_delay")],
+)
+def test_bad_arguments_fail_at_construction(kwargs, field):
+    with pytest.raises(AzureMLConfigurationError) as err:
+        make(**kwargs)
+    assert err.value.field == field
+
+
+def test_state_key_separates_folders_and_options():
+    assert make().state_key != make(recursive=True).state_key != make(prefix="out").state_key
+    assert make(prefix="in").state_key == make(prefix="/in/").state_key
+
+
+async def test_one_event_per_poll_then_state_saved_at_the_next_cycle():
+    store, trigger = Store(), make()
+    trigger.asset_state_store = store
+    calls = scripted(trigger, [change("in/a", "in/b")])
+    events = trigger.run()
+    event = (await anext(events)).payload
+    assert [b["name"] for b in event["blobs"]] == ["in/a", "in/b"]
+    assert event["blobs"][0]["uri"] == "https://acct.blob.core.windows.net/landing/in/a"
+    assert store.writes == [] and "state" not in event
+    nxt = asyncio.create_task(anext(events))
+    while len(calls) < 2:
+        await asyncio.sleep(0)
+    nxt.cancel()
+    await asyncio.gather(nxt, return_exceptions=True)
+    assert store.writes == [{"v": 1, "watermark": None, "etags": {}, "n": 2}]
+    assert calls[1] == store.writes[0]
+
+
+async def test_event_per_blob_and_state_for_the_sensor():
+    trigger = make(event_per_blob=True, emit_state=True)
+    scripted(trigger, [change("in/a", "in/b")])
+    events = trigger.run()
+    first, second = (await anext(events)).payload, (await anext(events)).payload
+    await events.aclose()
+    assert [b["name"] for b in first["blobs"]] == ["in/a"] and "state" not in first
+    assert [b["name"] for b in second["blobs"]] == ["in/b"] and second["state"]["n"] == 2
+
+
+async def test_state_starts_from_the_store_then_the_argument():
+    initial = {"v": 1, "watermark": None, "etags": {"x": "1"}}
+    trigger = make(state=initial)
+    calls = scripted(trigger, [change("in/a")])
+    events = trigger.run()
+    await anext(events)
+    await events.aclose()
+    assert calls == [initial]
+    stored = {"v": 1, "watermark": None, "etags": {"y": "2"}}
+    trigger = make(state=initial)
+    trigger.asset_state_store = Store(stored)
+    calls = scripted(trigger, [change("in/a")])
+    events = trigger.run()
+    await anext(events)
+    await events.aclose()
+    assert calls == [stored]
+
+
+async def test_transient_errors_back_off_exponentially(monkeypatch):
+    delays = []
+    real_sleep = asyncio.sleep
+
+    async def recording_sleep(seconds):
+        delays.append(seconds)
+        await real_sleep(0)
+
+    monkeypatch.setattr("airflow_batchml.triggers.blob_changes.asyncio.sleep", recording_sleep)
+    trigger = make(retry_delay=1, max_retry_delay=4)
+    scripted(trigger, [BlobListingTransientError("down")] * 5 + [change("in/a")])
+    events = trigger.run()
+    event = (await anext(events)).payload
+    await events.aclose()
+    assert delays == [1, 2, 4, 4, 4]
+    assert event["status"] == "changes"
+
+
+async def test_permanent_error_is_reported_once_and_rechecked_slowly(monkeypatch):
+    delays = []
+    real_sleep = asyncio.sleep
+
+    async def recording_sleep(seconds):
+        delays.append(seconds)
+        await real_sleep(0)
+
+    monkeypatch.setattr("airflow_batchml.triggers.blob_changes.asyncio.sleep", recording_sleep)
+    trigger = make(max_retry_delay=60)
+    error = AzureMLConfigurationError("container_name", "container 'landing' does not exist")
+    scripted(trigger, [error, error, error, change("in/a")])
+    events = trigger.run()
+    first = (await anext(events)).payload
+    second = (await anext(events)).payload
+    await events.aclose()
+    assert first["status"] == "error" and first["message"].startswith("container_name:")
+    assert second["status"] == "changes"
+    assert delays[:3] == [60, 60, 60]
+
+
+@pytest.mark.parametrize(
+    ("error", "kind"),
+    [
+        (ServiceRequestError("connection refused"), BlobListingTransientError),
+        (OSError("reset"), BlobListingTransientError),
+        (TimeoutError(), BlobListingTransientError),
+    ],
+)
+def test_network_errors_are_transient(error, kind):
+    assert isinstance(classify_storage_error(error, "landing"), kind)
+
+
+@pytest.mark.parametrize(("status", "transient"), [(503, True), (429, True), (500, True), (403, False), (400, False)])
+def test_http_errors_by_status(status, transient):
+    error = HttpResponseError(message="x")
+    error.status_code, error.reason = status, "reason"
+    result = classify_storage_error(error, "landing")
+    assert isinstance(result, BlobListingTransientError) is transient
+    if not transient:
+        assert isinstance(result, AzureMLConfigurationError) and "landing" in str(result)
+
+
+def test_unknown_container_names_the_field():
+    error = ResourceNotFoundError(message="nope")
+    error.error_code, error.status_code = "ContainerNotFound", 404
+    result = classify_storage_error(error, "landing")
+    assert isinstance(result, AzureMLConfigurationError) and result.field == "container_name"
