@@ -1,0 +1,117 @@
+"""WasbBlobChangeSensor without storage: where its watermark comes from, deferral, resume, conventions.
+
+Listing through Azurite (poke, reschedule-free deferral with a real trigger) is in
+tests/integration/blob_changes/test_sensor.py.
+"""
+
+from __future__ import annotations
+
+import importlib
+from datetime import UTC, datetime
+from types import SimpleNamespace
+
+import pytest
+from airflow.sdk import TaskInstanceState
+from airflow.sdk.exceptions import TaskDeferred
+
+from airflow_batchml.changes import ChangeSet, initial_state
+from airflow_batchml.exceptions import AzureMLConfigurationError
+from airflow_batchml.sensors import blob_changes as module
+from airflow_batchml.sensors.blob_changes import STATE_XCOM_KEY, WasbBlobChangeSensor
+from airflow_batchml.triggers.blob_changes import WasbBlobChangeTrigger
+
+START = datetime(2026, 3, 1, 12, 0, 0, 500000, tzinfo=UTC)
+SAVED = {"v": 1, "watermark": "2026-02-28T00:00:00+00:00", "etags": {}}
+
+
+class FakeTI:
+    """The task-instance surface the sensor uses, recording what it asks and pushes."""
+
+    task_id, run_id, map_index, start_date = "wait", "run-2", -1, START
+
+    def __init__(self, previous_run: str | None = None, xcoms: dict | None = None) -> None:
+        self.previous_run, self.xcoms, self.pushed, self.asked = previous_run, xcoms or {}, {}, []
+
+    def get_previous_ti(self, state=None, map_index=-1):
+        self.asked.append(state)
+        return SimpleNamespace(run_id=self.previous_run) if self.previous_run else None
+
+    def xcom_pull(self, task_ids, key, run_id, map_indexes):
+        return self.xcoms.get((task_ids, key, run_id))
+
+    def xcom_push(self, key, value):
+        self.pushed[key] = value
+
+    def get_first_reschedule_date(self, context):
+        return None
+
+
+def sensor(**kwargs) -> WasbBlobChangeSensor:
+    return WasbBlobChangeSensor(
+        task_id="wait", container_name="landing", prefix="in", job_name_prefix="score", **kwargs
+    )
+
+
+def test_watermark_comes_from_the_last_successful_run():
+    ti = FakeTI(previous_run="run-1", xcoms={("wait", STATE_XCOM_KEY, "run-1"): SAVED})
+    assert sensor().previous_state({"ti": ti}) == SAVED
+    assert ti.asked == [TaskInstanceState.SUCCESS]
+
+
+def test_first_run_counts_changes_from_when_the_task_started():
+    assert sensor().previous_state({"ti": FakeTI()}) == initial_state(START)
+    assert sensor(include_existing=True).previous_state({"ti": FakeTI()}) is None
+
+
+def test_nothing_new_defers_with_the_state_and_a_trigger_that_returns_it(monkeypatch):
+    task = sensor(deferrable=True, poke_interval=7)
+    ti = FakeTI(previous_run="run-1", xcoms={("wait", STATE_XCOM_KEY, "run-1"): SAVED})
+
+    async def nothing():
+        return ChangeSet([], [], [], SAVED, False), []
+
+    monkeypatch.setattr(task, "_poll", nothing)
+    with pytest.raises(TaskDeferred) as deferred:
+        task.execute({"ti": ti})
+    trigger = deferred.value.trigger
+    assert isinstance(trigger, WasbBlobChangeTrigger)
+    assert trigger.state == SAVED and trigger.emit_state and trigger.poll_interval == 7
+    assert deferred.value.method_name == "execute_complete"
+    assert ti.pushed == {}
+
+
+def test_resume_returns_the_blobs_and_pushes_the_new_state():
+    ti = FakeTI()
+    blobs = [{"name": "in/a.csv", "uri": "https://a/landing/in/a.csv", "type": "uri_file", "job_name": "j"}]
+    event = {"status": "changes", "blobs": blobs, "deleted": [], "state": SAVED}
+    assert sensor().execute_complete({"ti": ti}, event) == blobs
+    assert ti.pushed == {STATE_XCOM_KEY: SAVED}
+
+
+def test_resume_on_an_error_event_fails_without_advancing():
+    ti = FakeTI()
+    event = {"status": "error", "message": "container_name: container 'landing' does not exist"}
+    with pytest.raises(AzureMLConfigurationError, match="does not exist"):
+        sensor().execute_complete({"ti": ti}, event)
+    assert ti.pushed == {}
+
+
+def test_bad_glob_fails_at_construction_unless_templated():
+    with pytest.raises(AzureMLConfigurationError, match="glob"):
+        sensor(glob="[oops")
+    assert sensor(glob="{{ params.pattern }}").glob == "{{ params.pattern }}"
+
+
+def test_templated_fields_include_the_folder_and_connection():
+    assert {"container_name", "prefix", "glob", "wasb_conn_id"} <= set(WasbBlobChangeSensor.template_fields)
+
+
+@pytest.mark.parametrize("default", [True, False])
+def test_deferrable_defaults_to_airflow_setting(monkeypatch, default):
+    monkeypatch.setenv("AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE", str(default))
+    reloaded = importlib.reload(module)
+    try:
+        assert reloaded.WasbBlobChangeSensor(task_id="t", container_name="c").deferrable is default
+    finally:
+        monkeypatch.delenv("AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE")
+        importlib.reload(module)
