@@ -26,4 +26,4 @@ test: lint
 	$(PY) -m pytest
 
 demo: setup
-	$(PY) -m airflow_batchml.demo
+	$(PY) demo/run.py

@@ -15,6 +15,7 @@ interval is a hook argument.
 from __future__ import annotations
 
 import logging
+import tempfile
 from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
@@ -25,10 +26,10 @@ from airflow.sdk import BaseHook
 from airflow_batchml.batch_job import BatchInput, BatchJobOverrides, output_type
 from airflow_batchml.exceptions import AzureMLConfigurationError, AzureMLNotFoundError
 from airflow_batchml.hooks import deployment_spec
-from airflow_batchml.hooks.asset_upload import LocalAssetUploader
-from airflow_batchml.hooks.clouds import CLOUDS, custom_cloud_metadata, custom_cloud_name
+from airflow_batchml.hooks.clouds import CLOUDS, custom_cloud_metadata, custom_cloud_name, forget_inherited_custom_cloud
 from airflow_batchml.hooks.connection_settings import AzureMLConnectionSettings
 from airflow_batchml.hooks.credentials import get_credential
+from airflow_batchml.hooks.datastore_files import DatastoreFiles
 from airflow_batchml.hooks.errors import remote_errors
 from airflow_batchml.hooks.job_status import AzureMLJobStatus, normalise_status
 from airflow_batchml.hooks.published_pipelines import PublishedPipelineOperations
@@ -36,6 +37,8 @@ from airflow_batchml.hooks.schedules import ScheduleOperations
 from airflow_batchml.names import check_name
 
 log = logging.getLogger(__name__)
+# azure-core logs every request and response header at INFO; task logs want our lines, not those.
+logging.getLogger("azure.core.pipeline.policies.http_logging_policy").setLevel(logging.WARNING)
 
 DEFAULT_DATASTORE = "workspaceblobstore"
 
@@ -57,6 +60,7 @@ class AzureMLHook(ScheduleOperations, PublishedPipelineOperations, BaseHook):
         super().__init__()
         self.azure_ml_conn_id = azure_ml_conn_id
         self.polling_interval = polling_interval
+        forget_inherited_custom_cloud()
 
     @cached_property
     def settings(self) -> AzureMLConnectionSettings:
@@ -210,24 +214,37 @@ class AzureMLHook(ScheduleOperations, PublishedPipelineOperations, BaseHook):
             ).result()
 
     @cached_property
-    def _uploader(self) -> LocalAssetUploader | None:
+    def _datastore_files(self) -> DatastoreFiles | None:
         if not self.settings.wasb_conn_id:
             return None
         with remote_errors(f"Reading datastore {DEFAULT_DATASTORE}"):
             datastore = self.get_client().datastores.get(DEFAULT_DATASTORE)
-        return LocalAssetUploader(self.settings.wasb_conn_id, DEFAULT_DATASTORE, datastore.container_name)
+        return DatastoreFiles(self.settings.wasb_conn_id, DEFAULT_DATASTORE, datastore.container_name)
+
+    def read_datastore_file(self, uri: str) -> bytes:
+        """Download one file named by a datastore URI (a job's ``predictions.csv``, say)."""
+        if self._datastore_files is not None:
+            return self._datastore_files.read(uri)
+        from azure.ai.ml._artifacts._artifact_utilities import download_artifact_from_aml_uri
+
+        with tempfile.TemporaryDirectory() as folder, remote_errors(f"Downloading {uri}"):
+            download_artifact_from_aml_uri(uri, folder, self.get_client().datastores)
+            files = [p for p in Path(folder).rglob("*") if p.is_file()]
+            if len(files) != 1:
+                raise AzureMLNotFoundError(f"Downloading {uri}: expected one file, found {len(files)}")
+            return files[0].read_bytes()
 
     def _upload_local_assets(self, deployment: Any) -> None:
         """Replace local model and code folders by datastore URIs when uploads go through WASB."""
         from azure.ai.ml.entities import Model
         from azure.ai.ml.entities._assets._artifacts.code import Code
 
-        if self._uploader is None:
+        if self._datastore_files is None:
             return
         base = Path(getattr(deployment, "base_path", None) or ".")
         model = deployment.model
         if isinstance(model, Model) and model.path and _is_local(model.path):
-            model.path = self._uploader.upload(base / model.path)
+            model.path = self._datastore_files.upload(base / model.path)
         code_config = deployment.code_configuration
         if code_config and isinstance(code_config.code, (str, Path)) and _is_local(str(code_config.code)):
             code_dir = base / code_config.code
@@ -236,7 +253,7 @@ class AzureMLHook(ScheduleOperations, PublishedPipelineOperations, BaseHook):
                     "code_configuration.scoring_script",
                     f"{code_config.scoring_script!r} is not a file in the code folder {str(code_dir)!r}",
                 )
-            uri = self._uploader.upload(code_dir)
+            uri = self._datastore_files.upload(code_dir)
             code = Code(name="code-" + uri.rstrip("/").split("/")[-2][:24], version="1", path=uri)
             with remote_errors(f"Registering the code of deployment {deployment.name}"):
                 code_config.code = self.get_client()._code.create_or_update(code).id
@@ -268,11 +285,11 @@ class AzureMLHook(ScheduleOperations, PublishedPipelineOperations, BaseHook):
         settings = BatchJobOverrides.parse(overrides)
         if job_name is not None:
             check_name("job", job_name)
-            existing = self.find_job(job_name)
-            if existing is not None:
-                log.info("Job %s already exists (%s); attaching to it", job_name, existing["status"])
-                return {**existing, "deployment_name": deployment_name, "attached": True}
         deployment_name = self._resolve_deployment(endpoint_name, deployment_name)
+        existing = self.find_job(job_name) if job_name is not None else None
+        if existing is not None:
+            log.info("Job %s already exists (%s); attaching to it", job_name, existing["status"])
+            return {**existing, "deployment_name": deployment_name, "attached": True}
         sdk_inputs = {key: Input(type=item.type, path=self._remote_uri(item)) for key, item in parsed.items()}
         outputs = {"score": Output(type=output_type(output_path), path=output_path)} if output_path else None
         with remote_errors(f"Invoking batch endpoint {endpoint_name}"):
@@ -308,8 +325,8 @@ class AzureMLHook(ScheduleOperations, PublishedPipelineOperations, BaseHook):
         return default
 
     def _remote_uri(self, item: BatchInput) -> str:
-        if item.is_local and self._uploader is not None:
-            return self._uploader.upload(item.uri.removeprefix("file://"))
+        if item.is_local and self._datastore_files is not None:
+            return self._datastore_files.upload(item.uri.removeprefix("file://"))
         return item.uri
 
     def find_job(self, job_name: str) -> dict[str, Any] | None:

@@ -9,6 +9,8 @@ a second registration of the same name with other endpoints.
 from __future__ import annotations
 
 import hashlib
+import os
+import sys
 from dataclasses import dataclass
 
 
@@ -41,10 +43,26 @@ CLOUDS: dict[str, Cloud] = {
 }
 
 
+CUSTOM_CLOUD_PREFIX = "AirflowBatchML-"
+SDK_CLOUD_VARIABLE = "AZUREML_CURRENT_CLOUD"
+
+
+def forget_inherited_custom_cloud() -> None:
+    """Drop a custom cloud name a parent process left in ``AZUREML_CURRENT_CLOUD``.
+
+    azure-ai-ml records the cloud of every ``MLClient`` in that environment variable and, at import time,
+    evaluates endpoint defaults for the cloud it names. A child process (an Airflow task forked from a
+    worker that used a custom cloud, say) inherits the name but not the registration, and the import
+    fails with "Unknown cloud environment". The hook registers its cloud again when it builds the client.
+    """
+    if "azure.ai.ml" not in sys.modules and os.environ.get(SDK_CLOUD_VARIABLE, "").startswith(CUSTOM_CLOUD_PREFIX):
+        del os.environ[SDK_CLOUD_VARIABLE]
+
+
 def custom_cloud_name(resource_manager_url: str) -> str:
     """A cloud name unique to one resource-manager URL (the SDK registers each name only once)."""
     digest = hashlib.sha256(resource_manager_url.encode()).hexdigest()[:12]
-    return f"AirflowBatchML-{digest}"
+    return f"{CUSTOM_CLOUD_PREFIX}{digest}"
 
 
 def custom_cloud_metadata(resource_manager_url: str, base: Cloud) -> dict[str, str]:

@@ -1,22 +1,24 @@
-"""Upload local model, code and input folders through a WASB connection, and name them as datastore paths.
+"""Move files between this machine and the workspace datastore through a WASB connection.
 
 azure-ai-ml uploads local folders itself, to ``https://{account}.blob.{cloud storage suffix}``: a host
 that must resolve through DNS. Where that cannot work (a storage account behind a private endpoint, a
 custom cloud, the local Azurite) the ``azure_ml`` connection names a WASB connection instead, and local
 folders go through the Microsoft Azure provider's WASB hook into the workspace's default datastore
 container, content-addressed like the SDK does (``LocalUpload/<sha256>/<folder>``), so re-running the same
-deployment uploads nothing and yields the same URI.
+deployment uploads nothing and yields the same URI. Results (``predictions.csv``) come back the same way.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from pathlib import Path
 
 log = logging.getLogger(__name__)
 
 UPLOAD_ROOT = "LocalUpload"
+_DATASTORE_URI = re.compile(r"azureml://(?:.*/)?datastores/(?P<store>[^/]+)/paths/(?P<path>.*)")
 
 
 def content_hash(path: Path) -> str:
@@ -32,8 +34,8 @@ def content_hash(path: Path) -> str:
     return digest.hexdigest()
 
 
-class LocalAssetUploader:
-    """Copy local files into one datastore's container through the WASB hook."""
+class DatastoreFiles:
+    """Copy files into and out of one datastore's container through the WASB hook."""
 
     def __init__(self, wasb_conn_id: str, datastore_name: str, container_name: str) -> None:
         self.wasb_conn_id = wasb_conn_id
@@ -63,3 +65,13 @@ class LocalAssetUploader:
             self.datastore_name,
         )
         return f"azureml://datastores/{self.datastore_name}/paths/{prefix}" + ("" if path.is_file() else "/")
+
+    def read(self, uri: str) -> bytes:
+        """Return the content of a file named by an ``azureml://datastores/<name>/paths/<path>`` URI."""
+        from airflow.providers.microsoft.azure.hooks.wasb import WasbHook
+
+        match = _DATASTORE_URI.fullmatch(uri)
+        if not match or match["store"] != self.datastore_name:
+            raise ValueError(f"{uri!r} is not a file of datastore {self.datastore_name}")
+        client = WasbHook(wasb_conn_id=self.wasb_conn_id).get_conn().get_blob_client(self.container_name, match["path"])
+        return client.download_blob().readall()

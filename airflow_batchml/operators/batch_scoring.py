@@ -121,10 +121,10 @@ class AzureMLInvokeBatchEndpointOperator(AzureMLJobWaitMixin, BaseOperator):
             experiment_name=self.experiment_name,
         )
         self.publish_job(context, job_name)
-        self.deployment_name = submitted.get("deployment_name") or self.deployment_name
+        carry = {"deployment_name": submitted.get("deployment_name") or self.deployment_name}
         if not self.wait_for_completion:
-            return self.job_result(submitted)
-        return self.wait_for_job(context, job_name)
+            return {**self.job_result(submitted), **carry}
+        return self.wait_for_job(context, job_name, carry)
 
     def _checked_inputs(self) -> dict[str, Any]:
         """Normalise to a mapping and validate every input before anything is sent."""

@@ -54,12 +54,16 @@ class AzureMLJobWaitMixin:
         self.job_name = job_name
         persist_job_link(context, job_name, studio_job_url(self.hook.settings, job_name))
 
-    def wait_for_job(self, context: Context, job_name: str) -> dict[str, Any]:
-        """Return the finished job's state, or defer; raise AzureMLJobError when it fails or times out."""
+    def wait_for_job(self, context: Context, job_name: str, carry: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Return the finished job's state, or defer; raise AzureMLJobError when it fails or times out.
+
+        ``carry`` holds what the result needs beyond the job (e.g. the deployment chosen at submission); it
+        travels through the deferral, since the operator resumes as a fresh instance.
+        """
         end_time = time.time() + self.job_timeout if self.job_timeout is not None else None
         job = self.hook.get_job(job_name)
         if job["status"] in AzureMLJobStatus.TERMINAL_STATUSES:
-            return self._finished(job)
+            return self._finished(job, carry)
         if self.deferrable:
             self.defer(  # type: ignore[attr-defined]
                 trigger=AzureMLJobTrigger(
@@ -71,10 +75,11 @@ class AzureMLJobWaitMixin:
                     cancel_on_kill=self.cancel_on_kill,
                 ),
                 method_name="execute_complete",
+                kwargs={"carry": carry},
             )
-        return self._poll(job, end_time)
+        return self._poll(job, end_time, carry)
 
-    def _poll(self, job: dict[str, Any], end_time: float | None) -> dict[str, Any]:
+    def _poll(self, job: dict[str, Any], end_time: float | None, carry: dict[str, Any] | None) -> dict[str, Any]:
         status = job["status"]
         while job["status"] not in AzureMLJobStatus.TERMINAL_STATUSES:
             if end_time is not None and time.time() >= end_time:
@@ -84,26 +89,28 @@ class AzureMLJobWaitMixin:
             if job["status"] != status:
                 status = job["status"]
                 self.log.info("Job %s is %s", job["job_name"], status)
-        return self._finished(job)
+        return self._finished(job, carry)
 
-    def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
+    def execute_complete(
+        self, context: Context, event: dict[str, Any], carry: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         """Resume after the trigger: re-read the job so the result carries its final state and error."""
         job_name = event["job_name"]
         if event["status"] == "timeout":
             raise AzureMLJobError(job_name, event.get("job_status") or "?", event["message"])
         if event["status"] == "error" and event.get("job_status") is None:
             raise AzureMLJobError(job_name, "unknown", event["message"])
-        return self._finished(self.hook.get_job(job_name))
+        return self._finished(self.hook.get_job(job_name), carry)
 
     def _timed_out(self, job: dict[str, Any]) -> dict[str, Any]:
         if self.cancel_on_timeout:
             self.hook.cancel_job(job["job_name"])
         raise AzureMLJobError(job["job_name"], job["status"], f"did not finish within {self.job_timeout:g} s")
 
-    def _finished(self, job: dict[str, Any]) -> dict[str, Any]:
+    def _finished(self, job: dict[str, Any], carry: dict[str, Any] | None = None) -> dict[str, Any]:
         if job["status"] in AzureMLJobStatus.SUCCESS_STATUSES:
             self.log.info("Job %s completed", job["job_name"])
-            return self.job_result(job)
+            return {**self.job_result(job), **(carry or {})}
         message = job.get("error") or "no error message was recorded"
         raise AzureMLJobError(
             job["job_name"], job["status"], f"{message} (see {job.get('studio_url') or 'the job log'})"
