@@ -201,3 +201,17 @@ def test_unknown_container_names_the_field():
     error.error_code, error.status_code = "ContainerNotFound", 404
     result = classify_storage_error(error, "landing")
     assert isinstance(result, AzureMLConfigurationError) and result.field == "container_name"
+
+
+def test_state_is_kept_for_every_watched_asset():
+    """Airflow runs one trigger for all watchers with the same kwargs; each asset's store gets the state."""
+    from airflow.sdk.execution_time.context import AssetStateStoreAccessors
+
+    from airflow_batchml.triggers.blob_changes import _accessors
+
+    store = AssetStateStoreAccessors(inlets=[Asset("landing-a"), Asset("landing-b")])
+    assert [repr(a) for a in _accessors(store)] == [
+        "<AssetStateStoreAccessor name='landing-a'>",
+        "<AssetStateStoreAccessor name='landing-b'>",
+    ]
+    assert _accessors(None) == []
