@@ -49,7 +49,7 @@ from typing import Any
 from airflow.exceptions import AirflowNotFoundException
 from airflow.providers.microsoft.azure.hooks.wasb import WasbAsyncHook
 from airflow.triggers.base import BaseEventTrigger, TriggerEvent
-from azure.core.exceptions import HttpResponseError, ResourceNotFoundError, ServiceRequestError, ServiceResponseError
+from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
 from airflow_batchml.changes import (
     DEFAULT_SETTLE_SECONDS,
@@ -166,7 +166,9 @@ class WasbBlobChangeTrigger(BaseEventTrigger):
                 except AzureMLConfigurationError as err:
                     if str(err) != reported:
                         reported = str(err)
-                        self.log.error("Watching %s stopped: %s", self._where(), err)
+                        self.log.error(
+                            "Cannot watch %s, will re-check every %ss: %s", self._where(), self.max_retry_delay, err
+                        )
                         yield TriggerEvent(self._error_event(str(err)))
                     await asyncio.sleep(self.max_retry_delay)
                     continue
@@ -333,7 +335,11 @@ def _entry(item: Any) -> BlobEntry | None:
 
 
 def classify_storage_error(err: Exception, container_name: str) -> Exception:
-    """Map a storage error to a permanent configuration error (names what to fix) or a transient one."""
+    """Map a storage error to a permanent configuration error (names what to fix) or a transient one.
+
+    Permanent: the container does not exist, or storage refuses the request (4xx other than timeout and
+    throttling: authentication, permissions, a bad request). Transient: everything else.
+    """
     if isinstance(err, ResourceNotFoundError) and getattr(err, "error_code", None) == "ContainerNotFound":
         return AzureMLConfigurationError("container_name", f"container {container_name!r} does not exist")
     if isinstance(err, HttpResponseError) and err.status_code is not None:
@@ -343,9 +349,9 @@ def classify_storage_error(err: Exception, container_name: str) -> Exception:
         return AzureMLConfigurationError(
             "wasb_conn_id", f"storage refused listing {container_name!r} ({err.status_code} {code}); check access"
         )
-    if isinstance(err, ServiceRequestError | ServiceResponseError | OSError | asyncio.TimeoutError):
-        return BlobListingTransientError(f"{type(err).__name__}: {err}")
-    return err
+    # Anything else (network errors included) is retried with backoff: crashing would make the triggerer
+    # re-create a watcher within a second, the tight loop this trigger must avoid.
+    return BlobListingTransientError(f"{type(err).__name__}: {err}")
 
 
 async def close_hook(hook: WasbAsyncHook) -> None:
