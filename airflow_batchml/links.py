@@ -30,8 +30,8 @@ def studio_job_url(settings: Any, job_name: str) -> str:
     return f"{CLOUDS[settings.cloud].studio_url}/runs/{job_name}?wsid={workspace}"
 
 
-def persist_job_link(context: Context, job_name: str, studio_url: str) -> None:
-    context["ti"].xcom_push(key=JOB_XCOM_KEY, value={"job_name": job_name, "studio_url": studio_url})
+def persist_job_link(context: Context, job_name: str, studio_url: str, extra: dict[str, Any]) -> None:
+    context["ti"].xcom_push(key=JOB_XCOM_KEY, value={**extra, "job_name": job_name, "studio_url": studio_url})
 
 
 class AzureMLJobLink(BaseOperatorLink):

@@ -120,8 +120,8 @@ class AzureMLInvokeBatchEndpointOperator(AzureMLJobWaitMixin, BaseOperator):
             job_name=job_name,
             experiment_name=self.experiment_name,
         )
-        self.publish_job(context, job_name)
         carry = {"deployment_name": submitted.get("deployment_name") or self.deployment_name}
+        self.publish_job(context, job_name, carry)
         if not self.wait_for_completion:
             return {**self.job_result(submitted), **carry}
         return self.wait_for_job(context, job_name, carry)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from airflow_batchml.exceptions import AzureMLConfigurationError, AzureMLJobError
 from airflow_batchml.hooks.azure_ml import AzureMLHook
 from airflow_batchml.hooks.job_status import AzureMLJobStatus
-from airflow_batchml.links import persist_job_link, studio_job_url
+from airflow_batchml.links import JOB_XCOM_KEY, persist_job_link, studio_job_url
 from airflow_batchml.triggers.job import AzureMLJobTrigger
 
 if TYPE_CHECKING:
@@ -31,6 +31,11 @@ def seconds(value: float | timedelta | None, field: str) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
         raise AzureMLConfigurationError(field, f"{value!r} is not a number of seconds >= 0")
     return float(value)
+
+
+def carried_from_xcom(context: Context) -> dict[str, Any]:
+    value = context["ti"].xcom_pull(key=JOB_XCOM_KEY) or {}
+    return {key: item for key, item in value.items() if key not in ("job_name", "studio_url")}
 
 
 class AzureMLJobWaitMixin:
@@ -49,16 +54,17 @@ class AzureMLJobWaitMixin:
     def hook(self) -> AzureMLHook:
         return AzureMLHook(azure_ml_conn_id=self.azure_ml_conn_id)
 
-    def publish_job(self, context: Context, job_name: str) -> None:
-        """Remember the job (for on_kill) and offer its studio link at once."""
+    def publish_job(self, context: Context, job_name: str, carry: dict[str, Any] | None = None) -> None:
+        """Remember the job (for on_kill), offer its studio link at once, and keep ``carry`` for the resume."""
         self.job_name = job_name
-        persist_job_link(context, job_name, studio_job_url(self.hook.settings, job_name))
+        persist_job_link(context, job_name, studio_job_url(self.hook.settings, job_name), carry or {})
 
     def wait_for_job(self, context: Context, job_name: str, carry: dict[str, Any] | None = None) -> dict[str, Any]:
         """Return the finished job's state, or defer; raise AzureMLJobError when it fails or times out.
 
-        ``carry`` holds what the result needs beyond the job (e.g. the deployment chosen at submission); it
-        travels through the deferral, since the operator resumes as a fresh instance.
+        ``carry`` holds what the result needs beyond the job (e.g. the deployment chosen at submission); the
+        operator resumes as a fresh instance, so it travels in the defer kwargs and, because ``dags test``
+        drops those, in the job XCom that :meth:`publish_job` pushed.
         """
         end_time = time.time() + self.job_timeout if self.job_timeout is not None else None
         job = self.hook.get_job(job_name)
@@ -96,6 +102,7 @@ class AzureMLJobWaitMixin:
     ) -> dict[str, Any]:
         """Resume after the trigger: re-read the job so the result carries its final state and error."""
         job_name = event["job_name"]
+        carry = carry or carried_from_xcom(context)
         if event["status"] == "timeout":
             raise AzureMLJobError(job_name, event.get("job_status") or "?", event["message"])
         if event["status"] == "error" and event.get("job_status") is None:

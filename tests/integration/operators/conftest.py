@@ -27,6 +27,9 @@ class RecordingTaskInstance:
     def xcom_push(self, key: str, value: Any) -> None:
         self.xcoms[key] = value
 
+    def xcom_pull(self, key: str) -> Any:
+        return self.xcoms.get(key)
+
 
 @pytest.fixture
 def context():

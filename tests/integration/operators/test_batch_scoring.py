@@ -101,8 +101,10 @@ def test_deferred_wait_through_the_real_trigger(endpoint, wasb, context):
     revived = AzureMLJobTrigger(**{**kwargs, "poll_interval": 0.1})  # as after a triggerer restart
     (event,) = run_trigger(revived)
     assert event["status"] == "success"
-    result = operator(inputs={"images": folder}, deferrable=True).execute_complete(context, event)
-    assert result["status"] == "Completed"
+    # Resume the way the task runner does: a fresh operator, next_method and next_kwargs + the event.
+    resumed = operator(inputs={"images": folder}, deferrable=True)
+    result = resumed.resume_execution(deferred.value.method_name, {**deferred.value.kwargs, "event": event}, context)
+    assert (result["status"], result["deployment_name"]) == ("Completed", "digits-logreg")
 
 
 def test_retry_attaches_to_the_first_job(endpoint, wasb, emulator):

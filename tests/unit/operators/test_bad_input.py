@@ -28,7 +28,9 @@ NOWHERE = "https://127.0.0.1:9/"
 @pytest.fixture
 def context(azure_ml_conn):
     azure_ml_conn(resource_manager_url=NOWHERE, token="t0ken-value")
-    ti = SimpleNamespace(dag_id="d", task_id="t", run_id="r", map_index=-1, xcom_push=lambda **kw: None)
+    ti = SimpleNamespace(
+        dag_id="d", task_id="t", run_id="r", map_index=-1, xcom_push=lambda **kw: None, xcom_pull=lambda **kw: None
+    )
     return {"ti": ti}
 
 
