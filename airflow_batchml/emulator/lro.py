@@ -9,7 +9,6 @@ delete answers ``201/202 + Azure-AsyncOperation``, does its work at once, and th
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 from fastapi import Request
@@ -41,16 +40,17 @@ def _record_operation(ctx: EmulatorContext, status: str, error: dict[str, Any] |
 
 
 def create_or_update(
-    ctx: EmulatorContext, kind: str, created: bool, body: dict[str, Any], commit: Callable[[], None]
+    ctx: EmulatorContext, kind: str, path: str, stored: dict[str, Any], body: dict[str, Any]
 ) -> JSONResponse:
-    """Answer a PUT: run ``commit`` (store the resource) unless a fault makes the operation fail."""
+    """Answer a PUT: store ``stored`` at ``path`` unless a fault makes the operation fail; reply ``body``."""
+    created = ctx.store.get(kind, path) is None
     fault = ctx.faults.take_lro(kind)
     if fault:
         error = {"code": fault.code, "message": fault.message}
         operation_id = _record_operation(ctx, FAILED, error)
         body = {**body, "properties": {**body.get("properties", {}), "provisioningState": "Creating"}}
     else:
-        commit()
+        ctx.store.put(kind, path, stored)
         operation_id = _record_operation(ctx, SUCCEEDED)
     headers = {"Azure-AsyncOperation": operation_url(ctx, operation_id)}
     return arm_json(body, 201 if created else 200, headers)

@@ -32,13 +32,8 @@ def put_compute(request: Request, name: str, body: JsonBody = None) -> JSONRespo
         "properties": {**properties, "properties": inner, "provisioningState": "Succeeded"},
     }
     path = f"{KIND}/{name}"
-    created = ctx.store.get(KIND, path) is None
-
-    def commit() -> None:
-        ctx.store.put(KIND, path, stored)
-
     response_body = {**stored, "id": ctx.arm_id(path), "name": name}
-    return lro.create_or_update(ctx, KIND, created, response_body, commit)
+    return lro.create_or_update(ctx, KIND, path, stored, response_body)
 
 
 def get_compute(request: Request, name: str) -> JSONResponse:

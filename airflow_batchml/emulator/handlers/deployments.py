@@ -46,13 +46,8 @@ def put_deployment(request: Request, endpoint: str, deployment: str, body: JsonB
     properties["compute"] = _normalised_compute(ctx, properties.get("compute"))
     stored = {**body, "location": body.get("location") or ctx.location, "properties": properties}
     path = deployment_path(endpoint, deployment)
-    created = ctx.store.get(KIND, path) is None
-
-    def commit() -> None:
-        ctx.store.put(KIND, path, stored)
-
     response_body = serialise(ctx, Resource(KIND, path, stored, "", ""))
-    return lro.create_or_update(ctx, KIND, created, response_body, commit)
+    return lro.create_or_update(ctx, KIND, path, stored, response_body)
 
 
 def get_deployment(request: Request, endpoint: str, deployment: str) -> JSONResponse:

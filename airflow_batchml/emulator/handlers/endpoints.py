@@ -41,13 +41,8 @@ def put_endpoint(request: Request, endpoint: str, body: JsonBody = None) -> JSON
         )
     stored = {**body, "location": body.get("location") or ctx.location, "properties": properties}
     path = f"{KIND}/{endpoint}"
-    created = ctx.store.get(KIND, path) is None
-
-    def commit() -> None:
-        ctx.store.put(KIND, path, stored)
-
     response_body = serialise(ctx, Resource(KIND, path, stored, "", ""))
-    return lro.create_or_update(ctx, KIND, created, response_body, commit)
+    return lro.create_or_update(ctx, KIND, path, stored, response_body)
 
 
 def get_endpoint(request: Request, endpoint: str) -> JSONResponse:

@@ -39,13 +39,8 @@ def put_schedule(request: Request, name: str, body: JsonBody = None) -> JSONResp
     properties["isEnabled"] = bool(properties.get("isEnabled", True))
     stored = {**body, "properties": properties}
     path = f"{KIND}/{name}"
-    created = ctx.store.get(KIND, path) is None
-
-    def commit() -> None:
-        ctx.store.put(KIND, path, stored)
-
     response_body = _serialise(ctx, Resource(KIND, path, stored, "", ""))
-    return lro.create_or_update(ctx, KIND, created, response_body, commit)
+    return lro.create_or_update(ctx, KIND, path, stored, response_body)
 
 
 def get_schedule(request: Request, name: str) -> JSONResponse:
