@@ -17,7 +17,7 @@ from airflow_batchml.exceptions import AzureMLConfigurationError
 from airflow_batchml.job_names import task_job_name
 from airflow_batchml.links import AzureMLJobLink
 from airflow_batchml.names import check_name
-from airflow_batchml.operators.job_wait import AzureMLJobWaitMixin, seconds
+from airflow_batchml.operators.job_wait import AzureMLJobWaitMixin
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -89,13 +89,15 @@ class AzureMLInvokeBatchEndpointOperator(AzureMLJobWaitMixin, BaseOperator):
         self.overrides = overrides
         self.job_name = job_name
         self.experiment_name = experiment_name
-        self.wait_for_completion = wait_for_completion
-        self.deferrable = deferrable
-        self.poll_interval = seconds(poll_interval, "poll_interval") or 0.0
-        self.job_timeout = seconds(timeout, "timeout")
-        self.cancel_on_timeout = cancel_on_timeout
-        self.cancel_on_kill = cancel_on_kill
-        self.azure_ml_conn_id = azure_ml_conn_id
+        self.configure_wait(
+            wait_for_completion=wait_for_completion,
+            deferrable=deferrable,
+            poll_interval=poll_interval,
+            timeout=timeout,
+            cancel_on_timeout=cancel_on_timeout,
+            cancel_on_kill=cancel_on_kill,
+            azure_ml_conn_id=azure_ml_conn_id,
+        )
 
     def execute(self, context: Context) -> dict[str, Any]:
         inputs = self._checked_inputs()

@@ -42,6 +42,7 @@ class AzureMLJobWaitMixin:
     """Wait on ``job_name`` in the worker (poll) or the triggerer (defer); needs the attributes below."""
 
     azure_ml_conn_id: str
+    wait_for_completion: bool
     poll_interval: float
     job_timeout: float | None
     deferrable: bool
@@ -49,6 +50,26 @@ class AzureMLJobWaitMixin:
     cancel_on_timeout: bool
     job_name: str | None
     log: Any
+
+    def configure_wait(
+        self,
+        *,
+        wait_for_completion: bool,
+        deferrable: bool,
+        poll_interval: float,
+        timeout: float | timedelta | None,
+        cancel_on_timeout: bool,
+        cancel_on_kill: bool,
+        azure_ml_conn_id: str,
+    ) -> None:
+        """Set (and check) the waiting arguments every job-starting operator takes, in ``__init__``."""
+        self.wait_for_completion = wait_for_completion
+        self.deferrable = deferrable
+        self.poll_interval = seconds(poll_interval, "poll_interval") or 0.0
+        self.job_timeout = seconds(timeout, "timeout")
+        self.cancel_on_timeout = cancel_on_timeout
+        self.cancel_on_kill = cancel_on_kill
+        self.azure_ml_conn_id = azure_ml_conn_id
 
     @cached_property
     def hook(self) -> AzureMLHook:

@@ -10,7 +10,7 @@ from airflow.sdk import BaseOperator, conf
 
 from airflow_batchml.hooks.published_pipelines import pipeline_run_body
 from airflow_batchml.links import AzureMLJobLink
-from airflow_batchml.operators.job_wait import AzureMLJobWaitMixin, seconds
+from airflow_batchml.operators.job_wait import AzureMLJobWaitMixin
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -64,13 +64,15 @@ class AzureMLRunPublishedPipelineOperator(AzureMLJobWaitMixin, BaseOperator):
         self.experiment_name = experiment_name
         self.parameter_assignments = parameter_assignments
         self.data_path_assignments = data_path_assignments
-        self.wait_for_completion = wait_for_completion
-        self.deferrable = deferrable
-        self.poll_interval = seconds(poll_interval, "poll_interval") or 0.0
-        self.job_timeout = seconds(timeout, "timeout")
-        self.cancel_on_timeout = cancel_on_timeout
-        self.cancel_on_kill = cancel_on_kill
-        self.azure_ml_conn_id = azure_ml_conn_id
+        self.configure_wait(
+            wait_for_completion=wait_for_completion,
+            deferrable=deferrable,
+            poll_interval=poll_interval,
+            timeout=timeout,
+            cancel_on_timeout=cancel_on_timeout,
+            cancel_on_kill=cancel_on_kill,
+            azure_ml_conn_id=azure_ml_conn_id,
+        )
         self.job_name: str | None = None
 
     def execute(self, context: Context) -> dict[str, Any]:
