@@ -25,6 +25,9 @@ def parse_args(argv: list[str] | None = None) -> ServerConfig:
     )
     parser.add_argument("--token", default=None, help="bearer token to require (default: generated, kept)")
     parser.add_argument("--wasb-conn-id", default="wasb_default", help="written into connection.json")
+    parser.add_argument(
+        "--public-host", default=None, help="host name clients use (URLs, certificate); default: the bind address"
+    )
     args = parser.parse_args(argv)
     return ServerConfig(
         state_dir=args.state_dir,
@@ -33,6 +36,7 @@ def parse_args(argv: list[str] | None = None) -> ServerConfig:
         storage_connection_string=args.storage_connection_string,
         token=args.token,
         wasb_conn_id=args.wasb_conn_id,
+        public_host=args.public_host,
     )
 
 

@@ -50,6 +50,7 @@ class ServerConfig:
     storage_connection_string: str = AZURITE_CONNECTION_STRING
     token: str | None = None
     wasb_conn_id: str = "wasb_default"
+    public_host: str | None = None
 
 
 def run(config: ServerConfig) -> int:
@@ -58,7 +59,8 @@ def run(config: ServerConfig) -> int:
 
     state_dir = config.state_dir.resolve()
     state_dir.mkdir(parents=True, exist_ok=True)
-    cert, key = ensure_certificate(state_dir / "tls")
+    public_host = config.public_host or _url_host(config.host)
+    cert, key = ensure_certificate(state_dir / "tls", public_host)
     storage = StorageAccount.from_connection_string(config.storage_connection_string)
     _wait_for_storage(storage)
     store = StateStore(state_dir / "state.sqlite")
@@ -73,7 +75,7 @@ def run(config: ServerConfig) -> int:
         store=store,
         engine=engine,
         storage=storage,
-        base_url=f"https://{_url_host(config.host)}:{config.port}",
+        base_url=f"https://{public_host}:{config.port}",
         token=config.token or _stored_token(state_dir),
         datastores=DATASTORES,
     )

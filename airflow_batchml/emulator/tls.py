@@ -20,14 +20,14 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 _VALID_DAYS = 825
 
 
-def ensure_certificate(tls_dir: Path) -> tuple[Path, Path]:
-    """Return ``(cert.pem, key.pem)`` in ``tls_dir``, creating them on first use."""
+def ensure_certificate(tls_dir: Path, public_host: str = "127.0.0.1") -> tuple[Path, Path]:
+    """Return ``(cert.pem, key.pem)`` in ``tls_dir``, creating them when missing or not valid for the host."""
     cert_path, key_path = tls_dir / "cert.pem", tls_dir / "key.pem"
-    if cert_path.exists() and key_path.exists():
+    if cert_path.exists() and key_path.exists() and _names(cert_path) >= _wanted_names(public_host):
         return cert_path, key_path
     tls_dir.mkdir(parents=True, exist_ok=True)
     key = ec.generate_private_key(ec.SECP256R1())
-    cert = _self_signed(key)
+    cert = _self_signed(key, public_host)
     key_bytes = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
@@ -38,8 +38,29 @@ def ensure_certificate(tls_dir: Path) -> tuple[Path, Path]:
     return cert_path, key_path
 
 
-def _self_signed(key: ec.EllipticCurvePrivateKey) -> x509.Certificate:
-    """A CA-flagged self-signed cert for 127.0.0.1 and localhost (strict OpenSSL checks accept it)."""
+def _wanted_names(public_host: str) -> set[str]:
+    return {"127.0.0.1", "localhost", public_host}
+
+
+def _names(cert_path: Path) -> set[str]:
+    """The host names and addresses a stored certificate is valid for."""
+    cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+    names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    return {str(n) for n in names.get_values_for_type(x509.IPAddress)} | set(names.get_values_for_type(x509.DNSName))
+
+
+def _alternative_names(public_host: str) -> list[x509.GeneralName]:
+    names: list[x509.GeneralName] = [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
+    if public_host not in ("127.0.0.1", "localhost"):
+        try:
+            names.append(x509.IPAddress(ipaddress.ip_address(public_host)))
+        except ValueError:
+            names.append(x509.DNSName(public_host))
+    return names
+
+
+def _self_signed(key: ec.EllipticCurvePrivateKey, public_host: str) -> x509.Certificate:
+    """A CA-flagged self-signed cert for 127.0.0.1, localhost and the public host (strict OpenSSL accepts it)."""
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "airflow-batchml emulator")])
     now = datetime.datetime.now(datetime.UTC)
     public_key = key.public_key()
@@ -52,7 +73,7 @@ def _self_signed(key: ec.EllipticCurvePrivateKey) -> x509.Certificate:
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(days=_VALID_DAYS))
         .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]),
+            x509.SubjectAlternativeName(_alternative_names(public_host)),
             critical=False,
         )
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
