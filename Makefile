@@ -4,9 +4,19 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 
-.PHONY: setup demo test lint emulator bench
+# Debian packages the tests use: a compose parser for docker-compose.yaml (no container engine needed).
+SYSTEM_PACKAGES := docker-compose
 
-setup: $(VENV)/.installed node_modules/.installed
+.PHONY: setup system-packages demo test lint
+
+setup: system-packages $(VENV)/.installed node_modules/.installed
+
+system-packages:
+	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
