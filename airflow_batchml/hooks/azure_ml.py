@@ -186,6 +186,7 @@ class AzureMLHook(ScheduleOperations, PublishedPipelineOperations, BaseHook):
         deployment.endpoint_name = check_name("endpoint", endpoint_name or deployment.endpoint_name, "endpoint_name")
         deployment.name = check_name("deployment", name or deployment.name)
         deployment.compute = deployment_spec.strip_azureml_prefix(deployment.compute)
+        _check_scoring_script(deployment)
         self._upload_local_assets(deployment)
         with remote_errors(f"Creating batch deployment {deployment.name} of {deployment.endpoint_name}"):
             result = self.get_client().batch_deployments.begin_create_or_update(deployment).result()
@@ -247,13 +248,7 @@ class AzureMLHook(ScheduleOperations, PublishedPipelineOperations, BaseHook):
             model.path = self._datastore_files.upload(base / model.path)
         code_config = deployment.code_configuration
         if code_config and isinstance(code_config.code, (str, Path)) and _is_local(str(code_config.code)):
-            code_dir = base / code_config.code
-            if not (code_dir / str(code_config.scoring_script)).is_file():
-                raise AzureMLConfigurationError(
-                    "code_configuration.scoring_script",
-                    f"{code_config.scoring_script!r} is not a file in the code folder {str(code_dir)!r}",
-                )
-            uri = self._datastore_files.upload(code_dir)
+            uri = self._datastore_files.upload(base / code_config.code)
             code = Code(name="code-" + uri.rstrip("/").split("/")[-2][:24], version="1", path=uri)
             with remote_errors(f"Registering the code of deployment {deployment.name}"):
                 code_config.code = self.get_client()._code.create_or_update(code).id
@@ -366,6 +361,19 @@ class AzureMLHook(ScheduleOperations, PublishedPipelineOperations, BaseHook):
 
 def _is_local(path: str) -> bool:
     return "://" not in str(path) and not str(path).startswith("azureml:")
+
+
+def _check_scoring_script(deployment: Any) -> None:
+    """A local code folder must hold the scoring script; refused before anything is uploaded or sent."""
+    code_config = deployment.code_configuration
+    if not code_config or not isinstance(code_config.code, (str, Path)) or not _is_local(str(code_config.code)):
+        return
+    code_dir = Path(getattr(deployment, "base_path", None) or ".") / code_config.code
+    if not (code_dir / str(code_config.scoring_script)).is_file():
+        raise AzureMLConfigurationError(
+            "code_configuration.scoring_script",
+            f"{code_config.scoring_script!r} is not a file in the code folder {str(code_dir)!r}",
+        )
 
 
 def _compute_dict(compute: Any) -> dict[str, Any]:
