@@ -4,8 +4,9 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 
-# Debian packages the tests use: a compose parser for docker-compose.yaml (no container engine needed).
-SYSTEM_PACKAGES := docker-compose
+# Debian packages the tests use: a compose parser for docker-compose.yaml (no container engine needed),
+# PostgreSQL for the end-to-end Airflow's metadata database, and Chromium for the UI tests (Playwright).
+SYSTEM_PACKAGES := docker-compose postgresql chromium
 
 .PHONY: setup system-packages demo test lint
 
