@@ -101,6 +101,15 @@ TROUBLE = """
         return rows
 """
 
+CONDA = """
+    name: engine-env
+    dependencies:
+      - python=3.11
+      - pip:
+          - pandas
+          - engine-test-package-not-installed==1.0
+"""
+
 NO_INIT = """
     def run(mini_batch):
         return list(mini_batch)
@@ -119,6 +128,7 @@ DEPLOYMENT = """
     environment:
       name: engine-env
       image: mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04:latest
+      conda_file: conda.yaml
     compute: azureml:batch-cluster
     resources:
       instance_count: 1
@@ -170,7 +180,7 @@ DEPLOYMENTS = {
 
 
 def write_deployment(folder: Path, name: str, source: str, settings: str, script: str = "score.py") -> Path:
-    """A code folder holding ``source`` as ``score.py`` and an ``az ml`` deployment YAML pointing at it."""
+    """A code folder holding ``source`` as ``score.py``, a conda file and an ``az ml`` deployment YAML."""
     folder.mkdir(parents=True)
     (folder / "code").mkdir()
     (folder / "code" / "score.py").write_text(textwrap.dedent(source))
@@ -182,6 +192,7 @@ def write_deployment(folder: Path, name: str, source: str, settings: str, script
         script=script,
         settings=textwrap.indent(textwrap.dedent(settings).strip(), "  "),
     )
+    (folder / "conda.yaml").write_text(textwrap.dedent(CONDA))
     (folder / "deployment.yml").write_text(body)
     return folder / "deployment.yml"
 
@@ -265,7 +276,7 @@ def hung_pids(stack, prefix: str) -> list[int]:
 def assert_emulator_serves(hook, wasb, stack, tag: str) -> None:
     """A good job right after a failure completes: nothing the failure did broke the emulator."""
     folder = upload(wasb, stack, f"{tag}-good", ["good.txt"])
-    assert run_job(hook, f"{tag}-good", folder)["status"] == "Completed"
+    assert run_job(hook, f"{tag}-good", folder, deployment_name="trouble")["status"] == "Completed"
 
 
 # -- file-level split, init, environment, logging ----------------------------------------------------
@@ -301,6 +312,34 @@ def test_uri_file_input_is_one_file(hook, wasb, stack, emulator):
     assert job["status"] == "Completed"
     assert job_record(emulator, "engine-single")["progress"] == {"done": 1, "total": 1, "failed_files": 0}
     assert [row[0] for row in rows_of(hook, output + "deployment.csv")] == ["alone.txt"]
+
+
+def test_every_input_form_is_downloaded_and_scored(hook, wasb, stack, emulator, tmp_path):
+    """A datastore folder, a blob URL of the storage account, a data asset and a local folder, in one job."""
+    from azure.ai.ml.constants import AssetTypes
+    from azure.ai.ml.entities import Data
+
+    datastore = upload(wasb, stack, "forms-datastore", ["forms-datastore.txt"])
+    upload(wasb, stack, "forms-url", ["forms-url.txt"])
+    url = f"{wasb.get_conn().url.rstrip('/')}/{stack['container']}/inputs/forms-url/"
+    asset_folder = upload(wasb, stack, "forms-asset", ["forms-asset.txt"])
+    asset = Data(name="engine-forms", version="1", type=AssetTypes.URI_FOLDER, path=asset_folder)
+    hook.get_client().data.create_or_update(asset)
+    (tmp_path / "forms-local.txt").write_text("local\n")
+    inputs = {"datastore": datastore, "url": url, "asset": "azureml:engine-forms:1", "local": str(tmp_path)}
+    output = f"{DATASTORE}/outputs/forms/"
+    assert run_job(hook, "engine-forms", inputs, output_path=output)["status"] == "Completed"
+    scored = sorted(row[0] for row in rows_of(hook, output + "deployment.csv"))
+    assert scored == ["forms-asset.txt", "forms-datastore.txt", "forms-local.txt", "forms-url.txt"]
+
+
+def test_environment_is_recorded_not_built(hook, wasb, stack, emulator):
+    folder = upload(wasb, stack, "environment", ["environment.txt"])
+    assert run_job(hook, "engine-environment", folder)["status"] == "Completed"
+    record = job_record(emulator, "engine-environment")
+    assert record["spec"]["environment"]["image"] == "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04:latest"
+    assert "recorded, not built" in record["log"]
+    assert "not installed here: engine-test-package-not-installed" in record["log"]  # pandas is installed
 
 
 def test_init_runs_once_per_worker_with_the_model_dir_and_environment(hook, wasb, stack, emulator):
@@ -437,9 +476,11 @@ def test_cancel_mid_job_stops_the_workers(hook, wasb, stack, emulator):
         job_name="engine-cancel",
         overrides={"timeout": 300},
     )
-    # Both workers end up inside a hung run() (one, if the engine caps workers at one core): mid-job.
+    # Two mini-batches done, then every worker is inside a hung run() at once: the workers run in
+    # parallel (1 instance x 2 per instance, or 1 on a one-core machine) and the job is mid-way.
+    workers = min(2, os.cpu_count() or 1)
     poll(lambda: job_record(emulator, "engine-cancel")["progress"].get("done") == 2, "two mini-batches done")
-    poll(lambda: hung_pids(stack, "cancel-"), "a hung run()")
+    poll(lambda: len(hung_pids(stack, "cancel-")) == workers, f"{workers} workers inside run()")
     hook.cancel_job("engine-cancel")
 
     assert wait_for_job(hook, "engine-cancel")["status"] == "Canceled"
@@ -471,6 +512,8 @@ def test_invoke_overrides_beat_the_deployment_settings(hook, wasb, stack, emulat
     assert {key: record["spec"][key] for key in overrides} == overrides
     assert record["spec"]["max_concurrency_per_instance"] == 2  # not overridden: the deployment's
     assert record["progress"]["total"] == math.ceil(5 / 2)
+    if (os.cpu_count() or 1) < 4:  # 2 instances x 2 per instance, capped at this machine's cores
+        assert "asks for 4 workers; running" in record["log"]
     assert sorted(row[0] for row in rows_of(hook, output + "override.csv")) == names
     assert not wasb.check_for_blob(stack["container"], "outputs/override/deployment.csv")
 
@@ -524,26 +567,44 @@ def test_missing_scoring_script_is_refused_before_any_remote_call(hook, stack, e
 
 
 @pytest.mark.parametrize(
-    ("case", "deployment", "code", "message"),
+    ("inputs", "deployment", "code", "message"),
     [
-        ("no-init", "no-init", "ScoringScriptInvalid", "score.py does not define init()"),
-        ("short", "trouble", "AllMiniBatchesFailed", "run() returned 0 row(s) for 1 input file(s)"),
-        ("missing-folder", None, "InputNotFound", "inputs/never-uploaded"),
-        ("missing-file", None, "InputNotFound", "inputs/never-uploaded/gone.csv"),
-        ("outside-account", None, "InvalidJobSpec", "https://storage.example.invalid/data/scores.csv"),
+        pytest.param(
+            ["no-init.txt"], "no-init", "ScoringScriptInvalid", "score.py does not define init()", id="no-init"
+        ),
+        pytest.param(
+            ["bad-short.txt"],
+            "trouble",
+            "AllMiniBatchesFailed",
+            "run() returned 0 row(s) for 1 input file(s)",
+            id="too-few-rows",
+        ),
+        pytest.param(
+            f"{DATASTORE}/inputs/never-uploaded/", None, "InputNotFound", "inputs/never-uploaded", id="missing-folder"
+        ),
+        pytest.param(
+            f"{DATASTORE}/inputs/never-uploaded/gone.csv",
+            None,
+            "InputNotFound",
+            "inputs/never-uploaded/gone.csv does not exist",
+            id="missing-file",
+        ),
+        pytest.param(
+            "https://storage.example.invalid/data/scores.csv",
+            None,
+            "InvalidJobSpec",
+            "https://storage.example.invalid/data/scores.csv is not in the configured storage account",
+            id="outside-the-storage-account",
+        ),
     ],
 )
 def test_bad_job_fails_naming_the_cause_and_the_emulator_keeps_serving(
-    hook, wasb, stack, emulator, case, deployment, code, message
+    hook, wasb, stack, emulator, request, inputs, deployment, code, message
 ):
-    inputs = {
-        "no-init": lambda: upload(wasb, stack, "bad-no-init", ["no-init.txt"]),
-        "short": lambda: upload(wasb, stack, "bad-short", ["bad-000-short.txt"]),
-        "missing-folder": lambda: f"{DATASTORE}/inputs/never-uploaded/",
-        "missing-file": lambda: f"{DATASTORE}/inputs/never-uploaded/gone.csv",
-        "outside-account": lambda: "https://storage.example.invalid/data/scores.csv",
-    }[case]()
-    name = f"engine-bad-{case}"
+    """Files to upload (a list) or an input URI; the job fails with a message naming the cause."""
+    name = f"engine-bad-{request.node.callspec.id}"
+    if isinstance(inputs, list):
+        inputs = upload(wasb, stack, name, inputs)
     job = run_job(hook, name, inputs, deployment_name=deployment)
     assert job["status"] == "Failed"
     assert message in job["error"]
