@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from airflow_batchml.emulator import lro
 from airflow_batchml.emulator.errors import EmulatorError, NotFound, arm_error_body
+from airflow_batchml.emulator.faults import HttpFault
 from airflow_batchml.emulator.handlers import (
     admin,
     assets,
@@ -182,26 +183,33 @@ class RequestGate:
         for pattern, replacement in _CASE_FIXES:
             path = pattern.sub(replacement, path)
         scope = {**scope, "path": path, "raw_path": path.encode()}
-        refusal = self._refusal(scope)
-        if refusal is not None:
-            await refusal(scope, receive, send)
+        refusal, fault = self._refusal(scope)
+        if refusal is None:
+            await self.app(scope, receive, send)
             return
-        await self.app(scope, receive, send)
+        if fault is not None and fault.after:
+            await self.app(scope, receive, _discard)  # the request takes effect; its answer is lost
+        await refusal(scope, receive, send)
 
-    def _refusal(self, scope: Scope) -> JSONResponse | None:
+    def _refusal(self, scope: Scope) -> tuple[JSONResponse | None, HttpFault | None]:
+        """The response that replaces the real one (401, or an injected fault), and the fault if any."""
         ctx: EmulatorContext = scope["app"].state.ctx  # Starlette puts the app in the scope first
         path = scope["path"]
         if not _NO_TOKEN_PATHS.match(path) and not _token_ok(scope, ctx.token):
             body = arm_error_body("AuthenticationFailed", "A valid 'Authorization: Bearer' token is required.")
-            return JSONResponse(body, status_code=401, headers={"WWW-Authenticate": "Bearer"})
+            return JSONResponse(body, status_code=401, headers={"WWW-Authenticate": "Bearer"}), None
         if path.startswith(ADMIN_PREFIX):
-            return None
+            return None, None
         fault = ctx.faults.take_http(scope["method"], path)
         if fault is None:
-            return None
+            return None, None
         headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
         message = f"Injected fault: {fault.status} for {scope['method']} {path}."
-        return JSONResponse(arm_error_body(fault.error_code(), message), fault.status, headers=headers)
+        return JSONResponse(arm_error_body(fault.error_code(), message), fault.status, headers=headers), fault
+
+
+async def _discard(message: dict) -> None:
+    """An ASGI ``send`` that drops the response (for faults that strike after the request took effect)."""
 
 
 def _token_ok(scope: Scope, token: str) -> bool:

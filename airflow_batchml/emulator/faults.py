@@ -28,6 +28,8 @@ class HttpFault:
     times: int = 1
     method: str | None = None
     retry_after: int | None = None
+    # True: the request is carried out and only its answer is replaced (a reply lost on the way back).
+    after: bool = False
 
     def matches(self, method: str, path: str) -> bool:
         return (self.method is None or self.method.upper() == method.upper()) and bool(re.search(self.path_regex, path))
@@ -120,7 +122,7 @@ def _parse_rule(rule: dict[str, Any]) -> HttpFault | LroFault | JobFault:
             return LroFault(kind=str(rule["fail_lro"]), **_pick(rule, "code", "message", "times"))
         if "path_regex" not in rule or "status" not in rule:
             raise BadRequest("A fault rule needs fail_job, fail_lro, or path_regex and status.")
-        fault = HttpFault(**_pick(rule, "path_regex", "status", "times", "method", "retry_after"))
+        fault = HttpFault(**_pick(rule, "path_regex", "status", "times", "method", "retry_after", "after"))
         re.compile(fault.path_regex)
     except (TypeError, re.error) as err:
         raise BadRequest(f"Invalid fault rule: {err}") from err

@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 logging.getLogger("azure.core.pipeline.policies.http_logging_policy").setLevel(logging.WARNING)
 
 DEFAULT_DATASTORE = "workspaceblobstore"
+MAX_RESUBMISSIONS = 20
 
 
 class AzureMLHook(ScheduleOperations, PublishedPipelineOperations, BaseHook):
@@ -269,7 +270,10 @@ class AzureMLHook(ScheduleOperations, PublishedPipelineOperations, BaseHook):
         """Start a batch scoring job, or attach to the job that already has ``job_name``.
 
         Returns ``{"job_name", "deployment_name", "status", "attached"}``; ``attached`` is true when a job of
-        that name existed (a retried task), so nothing was submitted twice.
+        that name existed and was running or completed (a retried task), so nothing was submitted twice.
+        A job of that name that failed or was cancelled is not attached to (the retry would fail forever):
+        the next free name of the series ``<name>``, ``<name>-2``, ``<name>-3``... is used instead, which
+        is just as deterministic.
         """
         from azure.ai.ml import Input, Output
 
@@ -281,10 +285,11 @@ class AzureMLHook(ScheduleOperations, PublishedPipelineOperations, BaseHook):
         if job_name is not None:
             check_name("job", job_name)
         deployment_name = self._resolve_deployment(endpoint_name, deployment_name)
-        existing = self.find_job(job_name) if job_name is not None else None
-        if existing is not None:
-            log.info("Job %s already exists (%s); attaching to it", job_name, existing["status"])
-            return {**existing, "deployment_name": deployment_name, "attached": True}
+        if job_name is not None:
+            job_name, existing = self._live_job_or_free_name(job_name)
+            if existing is not None:
+                log.info("Job %s already exists (%s); attaching to it", job_name, existing["status"])
+                return {**existing, "deployment_name": deployment_name, "attached": True}
         sdk_inputs = {key: Input(type=item.type, path=self._remote_uri(item)) for key, item in parsed.items()}
         outputs = {"score": Output(type=output_type(output_path), path=output_path)} if output_path else None
         with remote_errors(f"Invoking batch endpoint {endpoint_name}"):
@@ -300,6 +305,16 @@ class AzureMLHook(ScheduleOperations, PublishedPipelineOperations, BaseHook):
         status = normalise_status(job.status or "NotStarted", job.name)
         log.info("Submitted job %s to %s/%s", job.name, endpoint_name, deployment_name)
         return {"job_name": job.name, "deployment_name": deployment_name, "status": status, "attached": False}
+
+    def _live_job_or_free_name(self, job_name: str) -> tuple[str, dict[str, Any] | None]:
+        """The first job of the name series that is not failed or cancelled, or the first unused name."""
+        for attempt in range(1, MAX_RESUBMISSIONS + 1):
+            name = job_name if attempt == 1 else f"{job_name}-{attempt}"
+            existing = self.find_job(name)
+            if existing is None or existing["status"] not in AzureMLJobStatus.FAILURE_STATUSES:
+                return name, existing
+            log.info("Job %s ended %s; trying the next name of the series", name, existing["status"])
+        raise AzureMLConfigurationError("job_name", f"{job_name} failed {MAX_RESUBMISSIONS} times; give a new name")
 
     def _resolve_deployment(self, endpoint_name: str, deployment_name: str | None) -> str:
         """Name the deployment explicitly (trap: the SDK otherwise reuses the last one invoked)."""

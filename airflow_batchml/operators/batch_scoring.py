@@ -122,6 +122,7 @@ class AzureMLInvokeBatchEndpointOperator(AzureMLJobWaitMixin, BaseOperator):
             job_name=job_name,
             experiment_name=self.experiment_name,
         )
+        job_name = submitted["job_name"]  # the series' next name when an earlier job of it failed
         carry = {"deployment_name": submitted.get("deployment_name") or self.deployment_name}
         self.publish_job(context, job_name, carry)
         if not self.wait_for_completion:
