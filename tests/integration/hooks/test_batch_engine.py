@@ -219,10 +219,10 @@ def stack(airflow_connections, tmp_path_factory):
 
 
 def upload(wasb, stack, prefix: str, names: list[str]) -> str:
-    """Write one small file per name under ``inputs/<prefix>/``; return the folder's datastore URI."""
+    """Write one small file per name under ``inputs/engine/<prefix>/``; return the folder's datastore URI."""
     for name in names:
-        wasb.load_string(f"{name}\n", stack["container"], f"inputs/{prefix}/{name}", overwrite=True)
-    return f"{DATASTORE}/inputs/{prefix}/"
+        wasb.load_string(f"{name}\n", stack["container"], f"inputs/engine/{prefix}/{name}", overwrite=True)
+    return f"{DATASTORE}/inputs/engine/{prefix}/"
 
 
 def job_record(emulator, name: str) -> dict:
@@ -270,7 +270,7 @@ def is_running(pid: int) -> bool:
 
 def hung_pids(stack, prefix: str) -> list[int]:
     """Pids of the workers whose ``run()`` hung on a file named ``<prefix>...``."""
-    return [int(path.suffixes[-2][1:]) for path in stack["markers"].glob(f"{prefix}*.pid")]
+    return [int(path.name.split(".")[-2]) for path in stack["markers"].glob(f"{prefix}*.pid")]
 
 
 def assert_emulator_serves(hook, wasb, stack, tag: str) -> None:
@@ -285,7 +285,7 @@ def assert_emulator_serves(hook, wasb, stack, tag: str) -> None:
 def test_folder_is_split_at_file_level_with_the_deployment_settings(hook, wasb, stack, emulator):
     names = [f"split-{i:03d}.txt" for i in range(7)]
     folder = upload(wasb, stack, "split", names)
-    output = f"{DATASTORE}/outputs/split/"
+    output = f"{DATASTORE}/outputs/engine/split/"
     assert run_job(hook, "engine-split", folder, output_path=output)["status"] == "Completed"
 
     record = job_record(emulator, "engine-split")
@@ -307,8 +307,8 @@ def test_folder_is_split_at_file_level_with_the_deployment_settings(hook, wasb, 
 
 def test_uri_file_input_is_one_file(hook, wasb, stack, emulator):
     upload(wasb, stack, "single", ["alone.txt", "ignored.txt"])
-    output = f"{DATASTORE}/outputs/single/"
-    job = run_job(hook, "engine-single", f"{DATASTORE}/inputs/single/alone.txt", output_path=output)
+    output = f"{DATASTORE}/outputs/engine/single/"
+    job = run_job(hook, "engine-single", f"{DATASTORE}/inputs/engine/single/alone.txt", output_path=output)
     assert job["status"] == "Completed"
     assert job_record(emulator, "engine-single")["progress"] == {"done": 1, "total": 1, "failed_files": 0}
     assert [row[0] for row in rows_of(hook, output + "deployment.csv")] == ["alone.txt"]
@@ -321,13 +321,13 @@ def test_every_input_form_is_downloaded_and_scored(hook, wasb, stack, emulator, 
 
     datastore = upload(wasb, stack, "forms-datastore", ["forms-datastore.txt"])
     upload(wasb, stack, "forms-url", ["forms-url.txt"])
-    url = f"{wasb.get_conn().url.rstrip('/')}/{stack['container']}/inputs/forms-url/"
+    url = f"{wasb.get_conn().url.rstrip('/')}/{stack['container']}/inputs/engine/forms-url/"
     asset_folder = upload(wasb, stack, "forms-asset", ["forms-asset.txt"])
     asset = Data(name="engine-forms", version="1", type=AssetTypes.URI_FOLDER, path=asset_folder)
     hook.get_client().data.create_or_update(asset)
     (tmp_path / "forms-local.txt").write_text("local\n")
     inputs = {"datastore": datastore, "url": url, "asset": "azureml:engine-forms:1", "local": str(tmp_path)}
-    output = f"{DATASTORE}/outputs/forms/"
+    output = f"{DATASTORE}/outputs/engine/forms/"
     assert run_job(hook, "engine-forms", inputs, output_path=output)["status"] == "Completed"
     scored = sorted(row[0] for row in rows_of(hook, output + "deployment.csv"))
     assert scored == ["forms-asset.txt", "forms-datastore.txt", "forms-local.txt", "forms-url.txt"]
@@ -345,7 +345,7 @@ def test_environment_is_recorded_not_built(hook, wasb, stack, emulator):
 def test_init_runs_once_per_worker_with_the_model_dir_and_environment(hook, wasb, stack, emulator):
     names = [f"init-{i:03d}.txt" for i in range(6)]
     folder = upload(wasb, stack, "init", names)
-    output = f"{DATASTORE}/outputs/init/"
+    output = f"{DATASTORE}/outputs/engine/init/"
     job = run_job(hook, "engine-init", folder, output_path=output, overrides={"mini_batch_size": 1})
     assert job["status"] == "Completed"
 
@@ -381,7 +381,7 @@ def test_logging_level_applies_to_the_job_log(hook, wasb, stack, emulator):
 def test_failed_attempt_is_retried_and_succeeds(hook, wasb, stack, emulator):
     names = ["retry-000-fail-once.txt", "retry-001.txt", "retry-002-fail-once.txt"]
     folder = upload(wasb, stack, "retry", names)
-    output = f"{DATASTORE}/outputs/retry/"
+    output = f"{DATASTORE}/outputs/engine/retry/"
     assert run_job(hook, "engine-retry", folder, deployment_name="trouble", output_path=output)["status"] == "Completed"
 
     record = job_record(emulator, "engine-retry")
@@ -393,7 +393,7 @@ def test_failed_attempt_is_retried_and_succeeds(hook, wasb, stack, emulator):
 def test_without_retries_a_failed_attempt_counts_its_files_as_failed(hook, wasb, stack, emulator):
     names = ["noretry-000-fail-once.txt", "noretry-001.txt", "noretry-002-fail-once.txt"]
     folder = upload(wasb, stack, "noretry", names)
-    output = f"{DATASTORE}/outputs/noretry/"
+    output = f"{DATASTORE}/outputs/engine/noretry/"
     job = run_job(
         hook, "engine-noretry", folder, deployment_name="trouble", output_path=output, overrides={"max_retries": 0}
     )
@@ -408,7 +408,7 @@ def test_without_retries_a_failed_attempt_counts_its_files_as_failed(hook, wasb,
 def test_hung_run_is_killed_at_the_timeout_and_retried(hook, wasb, stack, emulator):
     names = ["timeout-000.txt", "timeout-001-hang-once.txt", "timeout-002-hang.txt"]
     folder = upload(wasb, stack, "timeout", names)
-    output = f"{DATASTORE}/outputs/timeout/"
+    output = f"{DATASTORE}/outputs/engine/timeout/"
     assert (
         run_job(hook, "engine-timeout", folder, deployment_name="trouble", output_path=output)["status"] == "Completed"
     )
@@ -451,7 +451,7 @@ def test_failed_files_within_the_threshold_are_tolerated(hook, wasb, stack, emul
     tag = f"tolerated{threshold + 1}"
     names = [f"{tag}-{i:03d}-fail.txt" for i in range(3)] + [f"{tag}-{i:03d}.txt" for i in range(3, 5)]
     folder = upload(wasb, stack, tag, names)
-    output = f"{DATASTORE}/outputs/{tag}/"
+    output = f"{DATASTORE}/outputs/engine/{tag}/"
     overrides = {"max_retries": 0, "error_threshold": threshold}
     assert (
         run_job(hook, f"engine-{tag}", folder, deployment_name="trouble", output_path=output, overrides=overrides)[
@@ -467,7 +467,7 @@ def test_cancel_mid_job_stops_the_workers(hook, wasb, stack, emulator):
     names = ["cancel-000.txt", "cancel-001.txt", "cancel-002-hang.txt", "cancel-003-hang.txt"]
     names += [f"cancel-{i:03d}.txt" for i in range(4, 10)]
     folder = upload(wasb, stack, "cancel", names)
-    output = f"{DATASTORE}/outputs/cancel/"
+    output = f"{DATASTORE}/outputs/engine/cancel/"
     hook.invoke_batch_endpoint(
         ENDPOINT,
         {"data": folder},
@@ -487,7 +487,7 @@ def test_cancel_mid_job_stops_the_workers(hook, wasb, stack, emulator):
     record = job_record(emulator, "engine-cancel")
     assert record["progress"]["done"] == 2 < record["progress"]["total"] == 10
     assert not any(is_running(pid) for pid in hung_pids(stack, "cancel-"))
-    assert not wasb.check_for_blob(stack["container"], "outputs/cancel/predictions.csv")
+    assert not wasb.check_for_blob(stack["container"], "outputs/engine/cancel/predictions.csv")
     assert_emulator_serves(hook, wasb, stack, "engine-cancel")
 
 
@@ -497,7 +497,7 @@ def test_cancel_mid_job_stops_the_workers(hook, wasb, stack, emulator):
 def test_invoke_overrides_beat_the_deployment_settings(hook, wasb, stack, emulator):
     names = [f"override-{i:03d}.txt" for i in range(5)]
     folder = upload(wasb, stack, "override", names)
-    output = f"{DATASTORE}/outputs/override/"
+    output = f"{DATASTORE}/outputs/engine/override/"
     overrides = {
         "mini_batch_size": 2,
         "instance_count": 2,
@@ -515,7 +515,7 @@ def test_invoke_overrides_beat_the_deployment_settings(hook, wasb, stack, emulat
     if (os.cpu_count() or 1) < 4:  # 2 instances x 2 per instance, capped at this machine's cores
         assert "asks for 4 workers; running" in record["log"]
     assert sorted(row[0] for row in rows_of(hook, output + "override.csv")) == names
-    assert not wasb.check_for_blob(stack["container"], "outputs/override/deployment.csv")
+    assert not wasb.check_for_blob(stack["container"], "outputs/engine/override/deployment.csv")
 
     # The next invocation without overrides is back on the deployment's settings.
     hook.invoke_batch_endpoint(ENDPOINT, {"data": folder}, job_name="engine-after-override")
@@ -527,23 +527,23 @@ def test_invoke_overrides_beat_the_deployment_settings(hook, wasb, stack, emulat
 
 def test_summary_only_writes_no_rows(hook, wasb, stack, emulator):
     folder = upload(wasb, stack, "summary", [f"summary-{i:03d}.txt" for i in range(3)])
-    output = f"{DATASTORE}/outputs/summary/"
+    output = f"{DATASTORE}/outputs/engine/summary/"
     job = run_job(hook, "engine-summary", folder, deployment_name="summary", output_path=output)
     assert job["status"] == "Completed"
     assert job_record(emulator, "engine-summary")["progress"] == {"done": 2, "total": 2, "failed_files": 0}
-    assert list(wasb.get_blobs_list(stack["container"], prefix="outputs/summary/")) == []
+    assert list(wasb.get_blobs_list(stack["container"], prefix="outputs/engine/summary/")) == []
 
 
 def test_existing_output_file_fails_the_job_naming_it(hook, wasb, stack, emulator):
-    wasb.load_string("earlier results\n", stack["container"], "outputs/taken/deployment.csv", overwrite=True)
+    wasb.load_string("earlier results\n", stack["container"], "outputs/engine/taken/deployment.csv", overwrite=True)
     folder = upload(wasb, stack, "taken", ["taken.txt"])
-    job = run_job(hook, "engine-taken", folder, output_path=f"{DATASTORE}/outputs/taken/")
+    job = run_job(hook, "engine-taken", folder, output_path=f"{DATASTORE}/outputs/engine/taken/")
     assert job["status"] == "Failed"
-    assert "outputs/taken/ already has deployment.csv" in job["error"]
+    assert "outputs/engine/taken/ already has deployment.csv" in job["error"]
     record = job_record(emulator, "engine-taken")
     assert record["error"]["code"] == "OutputAlreadyExists"
     assert "already has deployment.csv" in record["log"]
-    assert wasb.read_file(stack["container"], "outputs/taken/deployment.csv") == "earlier results\n"
+    assert wasb.read_file(stack["container"], "outputs/engine/taken/deployment.csv") == "earlier results\n"
     assert_emulator_serves(hook, wasb, stack, "engine-taken")
 
 
@@ -580,13 +580,17 @@ def test_missing_scoring_script_is_refused_before_any_remote_call(hook, stack, e
             id="too-few-rows",
         ),
         pytest.param(
-            f"{DATASTORE}/inputs/never-uploaded/", None, "InputNotFound", "inputs/never-uploaded", id="missing-folder"
-        ),
-        pytest.param(
-            f"{DATASTORE}/inputs/never-uploaded/gone.csv",
+            f"{DATASTORE}/inputs/engine/never-uploaded/",
             None,
             "InputNotFound",
-            "inputs/never-uploaded/gone.csv does not exist",
+            "inputs/engine/never-uploaded",
+            id="missing-folder",
+        ),
+        pytest.param(
+            f"{DATASTORE}/inputs/engine/never-uploaded/gone.csv",
+            None,
+            "InputNotFound",
+            "inputs/engine/never-uploaded/gone.csv does not exist",
             id="missing-file",
         ),
         pytest.param(
