@@ -34,7 +34,9 @@ def seconds(value: float | timedelta | None, field: str) -> float | None:
 
 
 def carried_from_xcom(context: Context) -> dict[str, Any]:
-    value = context["ti"].xcom_pull(key=JOB_XCOM_KEY) or {}
+    # This task instance's own XCom: without map_indexes, Airflow 3.3 returns every mapped instance's.
+    ti = context["ti"]
+    value = ti.xcom_pull(task_ids=ti.task_id, key=JOB_XCOM_KEY, map_indexes=ti.map_index) or {}
     return {key: item for key, item in value.items() if key not in ("job_name", "studio_url")}
 
 

@@ -27,7 +27,8 @@ class RecordingTaskInstance:
     def xcom_push(self, key: str, value: Any) -> None:
         self.xcoms[key] = value
 
-    def xcom_pull(self, key: str) -> Any:
+    def xcom_pull(self, task_ids: str, key: str, map_indexes: int) -> Any:
+        assert (task_ids, map_indexes) == (self.task_id, self.map_index), "pull this instance's own XCom"
         return self.xcoms.get(key)
 
 
