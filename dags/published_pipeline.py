@@ -1,0 +1,66 @@
+"""Published pipeline: run an SDK v1 published pipeline through its REST endpoint, as the Logic App recipe did.
+
+``AzureMLRunPublishedPipelineOperator`` POSTs ``ExperimentName``, ``ParameterAssignments`` and
+``DataPathAssignments`` to the pipeline's REST endpoint with the ``azure_ml`` connection's credential,
+then waits for the run without holding a worker. The endpoint is the ``rest_endpoint`` param when given
+(trigger form or ``-c '{"rest_endpoint": ...}'``), else the Airflow Variable ``digits_pipeline_endpoint``,
+so a scheduled copy of this DAG would read it from the Variable. The input folder is assigned to the
+pipeline's data-path parameter (``input_data``), the v1 way of pointing a published pipeline at new data.
+
+On the emulator, publish one first through its admin route: ``POST /_emulator/pipelines``
+``{"endpoint": "digits-batch", "data_path_parameter": "input_data"}`` returns its ``Endpoint``.
+"""
+
+from __future__ import annotations
+
+from airflow.sdk import Param, dag
+
+from airflow_batchml.operators.pipelines import AzureMLRunPublishedPipelineOperator
+
+DATA_PATH_PARAMETER = "input_data"
+
+
+@dag(
+    schedule=None,
+    catchup=False,
+    render_template_as_native_obj=True,
+    params={
+        "rest_endpoint": Param(
+            None,
+            type=["null", "string"],
+            format="uri",
+            description="The published pipeline's REST endpoint; blank for the Variable digits_pipeline_endpoint.",
+        ),
+        "experiment_name": Param(
+            "digits-from-airflow",
+            type="string",
+            pattern="^[A-Za-z0-9_-]+$",
+            description="Experiment to file the run under.",
+        ),
+        "input_path": Param(
+            "azureml://datastores/workspaceblobstore/paths/digits/images/",
+            type="string",
+            pattern="^azureml://datastores/[^/]+/paths/",
+            description=f"The datastore folder assigned to the pipeline's data-path parameter {DATA_PATH_PARAMETER}.",
+        ),
+        "parameter_assignments": Param(
+            {"process_count_per_node": 2},
+            type="object",
+            description="Pipeline parameter values (strings or numbers), by parameter name.",
+        ),
+    },
+    tags=["azure-ml", "published-pipeline"],
+)
+def published_pipeline():
+    AzureMLRunPublishedPipelineOperator(
+        task_id="run_published_pipeline",
+        rest_endpoint="{{ params.rest_endpoint or var.value.get('digits_pipeline_endpoint', '') }}",
+        experiment_name="{{ params.experiment_name }}",
+        parameter_assignments="{{ params.parameter_assignments }}",
+        data_path_assignments={DATA_PATH_PARAMETER: "{{ params.input_path }}"},
+        poll_interval=2,
+        timeout=1800,
+    )
+
+
+published_pipeline()
