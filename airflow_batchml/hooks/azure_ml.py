@@ -143,7 +143,11 @@ class AzureMLHook(ScheduleOperations, PublishedPipelineOperations, BaseHook):
         description: str | None = None,
         tags: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
-        """Create or update a batch endpoint from a YAML file (``az ml batch-endpoint`` form) or arguments."""
+        """Create or update a batch endpoint from a YAML file (``az ml batch-endpoint`` form) or arguments.
+
+        An ARM PUT replaces the whole resource, so re-running a create on an existing endpoint would drop
+        its default deployment; a definition that names no default keeps the one the endpoint has.
+        """
         from azure.ai.ml.entities import BatchEndpoint
 
         endpoint = deployment_spec.load_endpoint(yaml_path) if yaml_path else BatchEndpoint(name=name)
@@ -152,9 +156,17 @@ class AzureMLHook(ScheduleOperations, PublishedPipelineOperations, BaseHook):
             endpoint.description = description
         if tags:
             endpoint.tags = {**(endpoint.tags or {}), **tags}
+        if not endpoint.defaults:
+            endpoint.defaults = {"deployment_name": self._current_default(endpoint.name)}
         with remote_errors(f"Creating batch endpoint {endpoint.name}"):
             result = self.get_client().batch_endpoints.begin_create_or_update(endpoint).result()
         return _endpoint_dict(result)
+
+    def _current_default(self, endpoint_name: str) -> str | None:
+        try:
+            return self.get_batch_endpoint(endpoint_name)["default_deployment"]
+        except AzureMLNotFoundError:
+            return None
 
     def get_batch_endpoint(self, name: str) -> dict[str, Any]:
         with remote_errors(f"Reading batch endpoint {name}"):

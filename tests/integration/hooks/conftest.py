@@ -62,3 +62,42 @@ def upload_inputs(wasb, container: str, prefix: str, count: int) -> str:
     for index in range(count):
         wasb.load_string(f"sample {index}\n", container, f"{prefix}/sample-{index:03d}.txt", overwrite=True)
     return f"azureml://datastores/workspaceblobstore/paths/{prefix}/"
+
+
+def deploy_script(hook: AzureMLHook, folder: Path, endpoint: str, name: str, script: str, **settings) -> str:
+    """Deploy ``script`` (an init()/run() scoring script) as deployment ``name`` of ``endpoint``.
+
+    Writes the code folder and an ``az ml``-form deployment YAML under ``folder`` and creates it through the
+    hook; ``settings`` become the YAML's ``settings:`` block (mini_batch_size, retry_settings, ...).
+    """
+    import textwrap
+
+    import yaml
+
+    code = folder / name / "code"
+    code.mkdir(parents=True, exist_ok=True)
+    (code / "score.py").write_text(textwrap.dedent(script))
+    document = {
+        "name": name,
+        "endpoint_name": endpoint,
+        "model": {"name": f"{name}-model", "path": str(DATA / "model")},
+        "code_configuration": {"code": "code", "scoring_script": "score.py"},
+        "environment": {"name": f"{name}-env", "image": "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04:latest"},
+        "compute": "azureml:batch-cluster",
+        "resources": {"instance_count": 1},
+        "settings": {"max_concurrency_per_instance": 1, **settings},
+    }
+    path = folder / name / "deployment.yml"
+    path.write_text(yaml.safe_dump(document))
+    hook.create_or_update_batch_deployment(str(path))
+    return name
+
+
+SLOW_SCRIPT = """
+    import time
+    def init():
+        pass
+    def run(mini_batch):
+        time.sleep(1.0)
+        return [path for path in mini_batch]
+"""

@@ -55,6 +55,10 @@ def test_creates_are_idempotent(hook, deployed):
     again = hook.create_or_update_batch_deployment(str(DATA / "deployment.yml"))
     assert again["name"] == "digits-logreg"
     assert hook.ensure_compute("batch-cluster", max_instances=2)["name"] == "batch-cluster"
+    # re-running the endpoint create keeps the default deployment (an ARM PUT would otherwise drop it)
+    assert hook.create_or_update_batch_endpoint(yaml_path=str(DATA / "endpoint.yml"))["default_deployment"] == (
+        "digits-logreg"
+    )
 
 
 def test_invoke_with_overrides_scores_every_file(hook, wasb, deployed, container, emulator):

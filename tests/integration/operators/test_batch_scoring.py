@@ -3,8 +3,6 @@ trigger loop, retries that attach instead of resubmitting, failures, timeouts an
 
 from __future__ import annotations
 
-import textwrap
-
 import pytest
 from airflow.exceptions import TaskDeferred
 
@@ -12,7 +10,7 @@ from airflow_batchml.exceptions import AzureMLJobError
 from airflow_batchml.links import JOB_XCOM_KEY
 from airflow_batchml.operators.batch_scoring import AzureMLInvokeBatchEndpointOperator
 from airflow_batchml.triggers.job import AzureMLJobTrigger
-from tests.integration.hooks.conftest import DATA, upload_inputs, wait_for_job
+from tests.integration.hooks.conftest import DATA, SLOW_SCRIPT, deploy_script, upload_inputs, wait_for_job
 from tests.integration.operators.conftest import RecordingTaskInstance, run_trigger
 
 pytestmark = pytest.mark.integration
@@ -29,44 +27,7 @@ def endpoint(airflow_connections, tmp_path_factory):
     hook.ensure_compute("batch-cluster")
     hook.create_or_update_batch_endpoint(ENDPOINT)
     hook.create_or_update_batch_deployment(str(DATA / "deployment.yml"), endpoint_name=ENDPOINT, set_default=True)
-    slow = tmp_path_factory.mktemp("slow")
-    (slow / "code").mkdir()
-    (slow / "code" / "slow.py").write_text(
-        textwrap.dedent(
-            """
-            import time
-            def init():
-                pass
-            def run(mini_batch):
-                time.sleep(1.0)
-                return [path for path in mini_batch]
-            """
-        )
-    )
-    (slow / "deployment.yml").write_text(
-        textwrap.dedent(
-            f"""
-            name: slow-dep
-            endpoint_name: {ENDPOINT}
-            model:
-              name: slow-model
-              path: {DATA / "model"}
-            code_configuration:
-              code: code
-              scoring_script: slow.py
-            environment:
-              name: slow-env
-              image: mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04:latest
-            compute: azureml:batch-cluster
-            resources:
-              instance_count: 1
-            settings:
-              mini_batch_size: 1
-              max_concurrency_per_instance: 1
-            """
-        )
-    )
-    hook.create_or_update_batch_deployment(str(slow / "deployment.yml"))
+    deploy_script(hook, tmp_path_factory.mktemp("slow"), ENDPOINT, "slow-dep", SLOW_SCRIPT, mini_batch_size=1)
     container = hook.get_client().datastores.get("workspaceblobstore").container_name
     return {"container": container}
 
