@@ -8,9 +8,11 @@ connection lookup triggers must use.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import ssl
-from functools import cached_property
+from dataclasses import dataclass
+from functools import cache, cached_property
 from typing import Any
 
 from airflow_batchml.exceptions import AzureMLNotFoundError, AzureMLRemoteError
@@ -29,48 +31,75 @@ class AzureMLTransientError(AzureMLRemoteError):
     """A failure worth retrying: throttling, a 5xx, a dropped connection."""
 
 
+@dataclass
+class _SharedClient:
+    """What every hook of one connection shares inside one event loop: settings, credential, session."""
+
+    settings: AzureMLConnectionSettings
+    credential: Any
+    session: Any
+    users: int = 0
+
+    async def close(self) -> None:
+        await self.session.close()
+        await self.credential.close()
+
+
+# A triggerer runs up to a thousand waits in one loop; one session (one TLS connection pool) and one
+# credential (one token cache) per connection keep each wait to a few kilobytes.
+_SHARED: dict[tuple[int, str], _SharedClient] = {}
+
+
 class AzureMLAsyncHook:
     """Job status and cancel over ARM REST, for code running in the triggerer's event loop.
 
-    Use as ``async with AzureMLAsyncHook(conn_id) as hook:`` so the session and credential are closed.
+    Use as ``async with AzureMLAsyncHook(conn_id) as hook:``; hooks of the same connection in the same loop
+    share one HTTP session and credential, closed when the last of them exits.
     """
 
     def __init__(self, azure_ml_conn_id: str = "azure_ml_default", request_timeout: float = 30) -> None:
         self.azure_ml_conn_id = azure_ml_conn_id
         self.request_timeout = request_timeout
-        self._session: Any = None
-        self._credential: Any = None
-        self._settings: AzureMLConnectionSettings | None = None
+        self._shared: _SharedClient | None = None
 
     async def __aenter__(self) -> AzureMLAsyncHook:
+        key = (id(asyncio.get_running_loop()), self.azure_ml_conn_id)
+        if key not in _SHARED:
+            created = await self._connect()
+            if _SHARED.setdefault(key, created) is not created:  # another hook won the race while we awaited
+                await created.close()
+        self._shared = _SHARED[key]
+        self._shared.users += 1
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        shared, self._shared = self._shared, None
+        if shared is None:
+            return
+        shared.users -= 1
+        if shared.users == 0:
+            _SHARED.pop((id(asyncio.get_running_loop()), self.azure_ml_conn_id), None)
+            await shared.close()
+
+    async def _connect(self) -> _SharedClient:
         import aiohttp
         from airflow.providers.common.compat.connection import get_async_connection
 
         conn = await get_async_connection(self.azure_ml_conn_id)
-        self._settings = AzureMLConnectionSettings.from_connection(conn)
-        self._credential = get_async_credential(self._settings)
-        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.request_timeout))
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        if self._session is not None:
-            await self._session.close()
-        if self._credential is not None:
-            await self._credential.close()
+        settings = AzureMLConnectionSettings.from_connection(conn)
+        connector = aiohttp.TCPConnector(ssl=_ssl_context(settings.ca_bundle))
+        session = aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=self.request_timeout))
+        return _SharedClient(settings, get_async_credential(settings), session)
 
     @property
     def settings(self) -> AzureMLConnectionSettings:
-        if self._settings is None:
+        if self._shared is None:
             raise RuntimeError("use AzureMLAsyncHook inside 'async with'")
-        return self._settings
+        return self._shared.settings
 
     @cached_property
     def _resource_manager(self) -> str:
         return (self.settings.resource_manager_url or CLOUDS[self.settings.cloud].resource_manager).rstrip("/")
-
-    @cached_property
-    def _ssl(self) -> ssl.SSLContext | bool:
-        return ssl.create_default_context(cafile=self.settings.ca_bundle) if self.settings.ca_bundle else True
 
     def _job_url(self, job_name: str) -> str:
         s = self.settings
@@ -91,11 +120,14 @@ class AzureMLAsyncHook:
     async def _request(self, method: str, url: str, api_version: str, action: str) -> dict[str, Any]:
         import aiohttp
 
-        token = await self._credential.get_token(f"{self._resource_manager}/.default")
+        shared = self._shared
+        if shared is None:
+            raise RuntimeError("use AzureMLAsyncHook inside 'async with'")
+        token = await shared.credential.get_token(f"{self._resource_manager}/.default")
         headers = {"Authorization": f"Bearer {token.token}", "Accept": "application/json"}
         try:
-            async with self._session.request(
-                method, url, params={"api-version": api_version}, headers=headers, ssl=self._ssl
+            async with shared.session.request(
+                method, url, params={"api-version": api_version}, headers=headers
             ) as response:
                 text = await response.text()
                 status = response.status
@@ -108,3 +140,9 @@ class AzureMLAsyncHook:
         if status >= 400:
             raise AzureMLRemoteError(f"{action} failed: HTTP {status} {redact(text[:300])}")
         return json.loads(text) if text.strip() else {}
+
+
+@cache
+def _ssl_context(ca_bundle: str | None) -> ssl.SSLContext | bool:
+    """One TLS context per CA bundle (loading certificates is the costly part of a context)."""
+    return ssl.create_default_context(cafile=ca_bundle) if ca_bundle else True
