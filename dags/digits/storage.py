@@ -11,12 +11,6 @@ from typing import Any
 #: The container behind the workspace's default datastore ``workspaceblobstore``: ``azureml-blobstore`` on
 #: the emulator, ``azureml-blobstore-<workspace id>`` on Azure (``az ml datastore show -n workspaceblobstore``).
 CONTAINER = os.environ.get("DIGITS_CONTAINER", "azureml-blobstore")
-DATASTORE = "workspaceblobstore"
-
-
-def datastore_uri(path: str) -> str:
-    """The ``azureml://`` URI of a path in the workspace's default datastore."""
-    return f"azureml://datastores/{DATASTORE}/paths/{path}"
 
 
 def wasb(wasb_conn_id: str = "wasb_default") -> Any:
