@@ -12,7 +12,7 @@ import pytest
 
 from tests.e2e.api import wait_for
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(480)]
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 DAG_ID = "digits_on_blob_change"
 BLOB = "digits/incoming/e2e-watched.png"
 POLL_INTERVAL = 30  # the DAG's watcher polls every 30 s

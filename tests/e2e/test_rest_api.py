@@ -40,4 +40,4 @@ def test_trigger_with_conf_scores_into_the_given_folder(api, stack, digits_endpo
     assert job["status"] == "Completed"
     assert job["progress"]["total"] == 3  # 12 files in mini-batches of 5: the conf reached the job
     links = api.json("GET", f"/dags/{DAG_ID}/dagRuns/{run['dag_run_id']}/taskInstances/score/links")
-    assert result["job_name"] in links["Azure ML job"]
+    assert result["job_name"] in links["extra_links"]["Azure ML job"]

@@ -39,6 +39,13 @@ def triggerer_of(postgres, run_id: str) -> int | None:
     return rows[0][0] if rows else None
 
 
+def trigger_log(airflow, run_id: str, triggerer_id: int) -> str:
+    """What the trigger logged while it ran in that triggerer (Airflow writes one file per triggerer)."""
+    path = airflow.home / "logs" / f"dag_id={DAG_ID}" / f"run_id={run_id}" / "task_id=score"
+    path = path / f"attempt=1.log.trigger.{triggerer_id}.log"
+    return path.read_text() if path.exists() else ""
+
+
 def assert_one_completed_job(api, stack, endpoint: str, run_id: str, inputs: str) -> None:
     finished = api.wait_run(DAG_ID, run_id, timeout=RUN_TIMEOUT)
     assert finished["state"] == "success", api.task_states(DAG_ID, run_id)
@@ -50,7 +57,8 @@ def assert_one_completed_job(api, stack, endpoint: str, run_id: str, inputs: str
 
 def test_deferred_task_survives_a_triggerer_restart(api, airflow, postgres, stack, held_endpoint):
     run_id, inputs = start_held_run(api, stack, held_endpoint, "triggerer-restart")
-    old_triggerer = wait_for(lambda: triggerer_of(postgres, run_id), 60, "the trigger to be picked up")
+    old_triggerer = wait_for(lambda: triggerer_of(postgres, run_id), 60, "the trigger to be assigned")
+    wait_for(lambda: "is Running" in trigger_log(airflow, run_id, old_triggerer), 60, "the trigger to poll the job")
 
     airflow.restart("triggerer")
     new_triggerer = wait_for(
