@@ -40,7 +40,8 @@ class BlobLocation:
     path: str
 
     def child(self, name: str) -> BlobLocation:
-        """The location ``name`` inside this folder."""
+        """The location ``name`` inside this folder (``name`` may not escape it)."""
+        check_inside(name)
         return BlobLocation(self.container, f"{self.path.rstrip('/')}/{name}".lstrip("/"))
 
 
@@ -51,11 +52,29 @@ class LocalLocation:
     path: Path
 
     def child(self, name: str) -> LocalLocation:
-        """The location ``name`` inside this folder."""
+        """The location ``name`` inside this folder (``name`` may not escape it)."""
+        check_inside(name)
         return LocalLocation(self.path / name)
 
 
 Location = BlobLocation | LocalLocation
+
+
+def escapes(path: str) -> bool:
+    """Whether a relative path could leave its folder: absolute, or a ``..`` segment (``/`` or ``\\``)."""
+    return path.startswith(("/", "\\")) or ".." in path.replace("\\", "/").split("/")
+
+
+def check_inside(path: str) -> None:
+    """Refuse a path meant to stay inside a folder that could leave it."""
+    if escapes(path):
+        raise JobError(ErrorCode.INVALID_SPEC, f"{path!r} leaves its folder ('..' or an absolute path)")
+
+
+def has_parent_segment(uri: str) -> bool:
+    """Whether the path part of a URI or local path holds a ``..`` segment (also when percent-encoded)."""
+    path = unquote(urlsplit(uri).path if "://" in uri else uri)
+    return ".." in path.replace("\\", "/").split("/")
 
 
 def split_output(uri: str, default_file_name: str) -> tuple[str, str]:
@@ -91,7 +110,13 @@ class JobStorage:
         return self._client
 
     def resolve(self, uri: str) -> Location:
-        """Turn a datastore URI, blob URL or local path into a location; reject what cannot be read."""
+        """Turn a datastore URI, blob URL or local path into a location; reject what cannot be read.
+
+        A ``..`` segment is refused in every form: blob names are literal in Azure, but HTTP clients and
+        servers normalise ``a/../b`` to ``b``, and on disk it would leave the folder named.
+        """
+        if has_parent_segment(uri):
+            raise JobError(ErrorCode.INVALID_SPEC, f"{uri} holds a '..' segment; paths may not leave their folder")
         if match := DATASTORE_URI.match(uri):
             datastore, path = match.groups()
             if datastore not in self._datastores:
@@ -139,7 +164,10 @@ class JobStorage:
             raise JobError(ErrorCode.STORAGE, f"reading {_describe(location)} failed: {err}") from err
 
     def _download_file(self, location: BlobLocation, dest: Path) -> Path:
-        target = dest / PurePosixPath(location.path).name
+        name = PurePosixPath(location.path).name
+        if name in ("", "."):
+            raise JobError(ErrorCode.INVALID_SPEC, f"{_describe(location)} is not a file")
+        target = dest / name
         target.parent.mkdir(parents=True, exist_ok=True)
         blob = self.client.get_blob_client(location.container, location.path)
         with target.open("wb") as handle:
@@ -155,6 +183,8 @@ class JobStorage:
         names = [blob.name for blob in listing if not _is_folder_marker(blob)]
         if not names:
             raise JobError(ErrorCode.INPUT_NOT_FOUND, f"{_describe(location)} has no files")
+        for name in names:  # a blob named 'in/../../x' would be written outside the job folder
+            check_inside(name[len(prefix) :])
         dest.mkdir(parents=True, exist_ok=True)
         with ThreadPoolExecutor(DOWNLOAD_THREADS) as pool:
             list(pool.map(lambda name: _download_blob(container, name, dest / name[len(prefix) :]), names))

@@ -15,8 +15,9 @@ from typing import Any
 from airflow_batchml.emulator.errors import BadRequest, NotFound
 from airflow_batchml.emulator.handlers import assets
 from airflow_batchml.emulator.handlers.common import EmulatorContext, workspace_path
-from airflow_batchml.emulator.scoring.spec import BatchJobSpec, JobError
+from airflow_batchml.emulator.scoring.spec import BatchJobSpec, JobError, is_plain_file_name
 from airflow_batchml.emulator.state import JobRecord, JobStatus, Resource
+from airflow_batchml.emulator.storage import has_parent_segment
 
 log = logging.getLogger(__name__)
 
@@ -143,6 +144,8 @@ def _inputs(ctx: EmulatorContext, input_data: dict[str, Any]) -> list[dict[str, 
             continue
         if kind not in _INPUT_TYPES or not item.get("uri"):
             raise BadRequest(f"inputData.{key}: jobInputType must be UriFolder or UriFile, with a uri.")
+        if has_parent_segment(str(item["uri"])):
+            raise BadRequest(f"inputData.{key}.uri: {item['uri']} holds a '..' segment; paths may not leave a folder.")
         inputs.append(_resolve_input(ctx, key, _INPUT_TYPES[kind], str(item["uri"])))
     if not inputs:
         raise BadRequest("inputData: at least one UriFolder or UriFile input is required.")
@@ -163,16 +166,29 @@ def _resolve_input(ctx: EmulatorContext, key: str, kind: str, uri: str) -> dict[
 
 
 def _output(request: dict[str, Any], settings: dict[str, Any]) -> tuple[str | None, str]:
-    """The output folder and file name; a ``UriFile`` output names both."""
+    """The output folder and file name; a ``UriFile`` output names both. Neither may leave its folder."""
     file_name = _first(request, settings, "outputFileName", "predictions.csv")
-    output = next(iter((request.get("outputData") or {}).values()), None)
-    if not output or not output.get("uri"):
+    if not is_plain_file_name(file_name):
+        raise BadRequest(f"outputFileName: {file_name!r} must be a plain file name (no '/', '\\' or '..').")
+    key, output = next(iter((request.get("outputData") or {}).items()), (None, None))
+    if not isinstance(output, dict) or not output.get("uri"):
         return None, file_name
     uri = str(output["uri"])
+    _check_output_uri(uri, f"outputData.{key}.uri")
     if str(output.get("jobOutputType", "")).lower() in ("urifile", "uri_file"):
         folder, _, file_name = uri.rpartition("/")
+        if not is_plain_file_name(file_name):
+            raise BadRequest(f"outputData.{key}.uri: {uri} does not end with a file name.")
         return folder + "/", file_name
     return uri, file_name
+
+
+def _check_output_uri(uri: str, label: str) -> None:
+    """Outputs go to the workspace's storage: a datastore URI or blob URL, never a local path or ``..``."""
+    if not uri.lower().startswith(("azureml://", "https://", "http://")):
+        raise BadRequest(f"{label}: {uri!r} is not a datastore URI (azureml://datastores/<name>/paths/<path>) or URL.")
+    if has_parent_segment(uri):
+        raise BadRequest(f"{label}: {uri} holds a '..' segment; an output may not leave its folder.")
 
 
 def recover_jobs(ctx: EmulatorContext) -> None:

@@ -72,6 +72,11 @@ class ErrorCode:
     INTERNAL = "InternalError"
 
 
+def is_plain_file_name(name: object) -> bool:
+    """A file name that stays in its folder: no separator, not ``.`` or ``..``, not empty."""
+    return isinstance(name, str) and name not in ("", ".", "..") and not any(c in name for c in "/\\\0")
+
+
 @dataclass
 class BatchJobSpec:
     """One batch scoring job: the deployment's settings with the invoke's overrides already applied.
@@ -132,6 +137,11 @@ class BatchJobSpec:
             raise JobError(
                 ErrorCode.INVALID_SPEC,
                 f"logging_level must be one of {sorted(LOGGING_LEVELS)}, got {self.logging_level!r}",
+            )
+        if not is_plain_file_name(self.output_file_name):
+            raise JobError(
+                ErrorCode.INVALID_SPEC,
+                f"output_file_name {self.output_file_name!r} must be a plain file name (no '/', '\\' or '..')",
             )
         if self.output_action not in OutputAction.ALL:
             raise JobError(
