@@ -2,9 +2,14 @@
 
 The deadline is an absolute ``end_time`` (epoch seconds) so a trigger re-created after a triggerer restart
 keeps the operator's timeout. A few transient errors in a row (throttling, 5xx, dropped connections) are
-tolerated; a permanent error, a terminal status or the deadline ends the wait with one event. When the
-triggerer cancels the trigger because the task was killed or cleared (not merely moved to another
-triggerer), and the operator asked for it, the job is cancelled too.
+tolerated; a permanent error, a terminal status or the deadline ends the wait with one event. When a
+user kills, clears or marks the waiting task, and the operator asked for it, the job is cancelled too;
+a triggerer shutdown, restart or redistribution leaves it running for the next triggerer.
+
+Airflow 3.3 tells the two apart itself and calls ``on_kill()`` for user actions only. Older triggerers
+only cancel ``run()``; there the trigger asks for the task's state before cancelling the job. That
+question goes through the triggerer's supervisor, which no longer answers once it is shutting down, so
+on 3.3 it is not asked at all: it held every triggerer shutdown until the supervisor killed the runner.
 """
 
 from __future__ import annotations
@@ -19,6 +24,9 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 from airflow_batchml.exceptions import AzureMLError
 from airflow_batchml.hooks.azure_ml_async import AzureMLAsyncHook, AzureMLTransientError
 from airflow_batchml.hooks.job_status import AzureMLJobStatus
+
+#: Airflow >= 3.3 calls ``BaseTrigger.on_kill()`` when, and only when, a user stops the deferred task.
+TRIGGERER_CALLS_ON_KILL = hasattr(BaseTrigger, "on_kill")
 
 
 class AzureMLJobTrigger(BaseTrigger):
@@ -72,12 +80,20 @@ class AzureMLJobTrigger(BaseTrigger):
                 try:
                     yield TriggerEvent(await self._wait(hook))
                 except asyncio.CancelledError:
-                    if self.cancel_on_kill and await self._task_was_stopped():
+                    if self.cancel_on_kill and not TRIGGERER_CALLS_ON_KILL and await self._task_was_stopped():
                         self.log.info("Task stopped while waiting; cancelling job %s", self.job_name)
                         await asyncio.shield(hook.cancel_job(self.job_name))
                     raise
         except AzureMLError as err:
             yield TriggerEvent(self._event("error", None, str(err)))
+
+    async def on_kill(self) -> None:
+        """A user killed, cleared or marked the waiting task (Airflow >= 3.3): cancel the job if asked to."""
+        if not self.cancel_on_kill:
+            return
+        self.log.info("Task stopped while waiting; cancelling job %s", self.job_name)
+        async with AzureMLAsyncHook(self.azure_ml_conn_id) as hook:
+            await hook.cancel_job(self.job_name)
 
     async def _wait(self, hook: AzureMLAsyncHook) -> dict[str, Any]:
         """Poll until a terminal status, the deadline, or too many transient errors in a row."""
