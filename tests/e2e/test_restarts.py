@@ -5,6 +5,8 @@ exactly one job for it: nothing cancelled, nothing submitted twice."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from tests.e2e.api import wait_for
@@ -12,6 +14,8 @@ from tests.e2e.api import wait_for
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(420)]
 DAG_ID = "digits_on_demand"
 RUN_TIMEOUT = 180
+STOP_LIMIT = 20
+TERMINAL_STATUSES = {"Completed", "Failed", "Canceled"}
 LIVE_STATUSES = {"NotStarted", "Queued", "Preparing", "Starting", "Running"}
 
 
@@ -60,6 +64,9 @@ def test_deferred_task_survives_a_triggerer_restart(api, airflow, postgres, stac
     old_triggerer = wait_for(lambda: triggerer_of(postgres, run_id), 60, "the trigger to be assigned")
     wait_for(lambda: "is Running" in trigger_log(airflow, run_id, old_triggerer), 60, "the trigger to poll the job")
 
+    stopping = time.monotonic()
+    airflow.stop("triggerer")
+    stop_seconds = time.monotonic() - stopping
     airflow.restart("triggerer")
     new_triggerer = wait_for(
         lambda: triggerer_of(postgres, run_id) not in (None, old_triggerer) and triggerer_of(postgres, run_id),
@@ -68,6 +75,7 @@ def test_deferred_task_survives_a_triggerer_restart(api, airflow, postgres, stac
     )
 
     assert new_triggerer != old_triggerer
+    assert stop_seconds < STOP_LIMIT  # the trigger let the triggerer shut down, nothing had to be killed
     assert api.task_states(DAG_ID, run_id) == {"score": "deferred"}
     (job,) = jobs_for(stack, held_endpoint, inputs)
     assert job["status"] in LIVE_STATUSES  # the shutdown did not cancel the job
@@ -84,3 +92,26 @@ def test_run_in_flight_survives_a_scheduler_restart(api, airflow, stack, held_en
     airflow.restart("scheduler")
 
     assert_one_completed_job(api, stack, held_endpoint, run_id, inputs)
+
+
+def test_marking_the_deferred_task_failed_cancels_its_job(api, airflow, postgres, stack, held_endpoint):
+    """The other side of the restart tests: a user's action is not a restart, so the job is cancelled."""
+    run_id, inputs = start_held_run(api, stack, held_endpoint, "user-kill")
+    triggerer = wait_for(lambda: triggerer_of(postgres, run_id), 60, "the trigger to be assigned")
+    wait_for(lambda: "is Running" in trigger_log(airflow, run_id, triggerer), 60, "the trigger to poll the job")
+
+    api.json("PATCH", f"/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances/score", json={"new_state": "failed"})
+    wait_for(
+        lambda: jobs_for(stack, held_endpoint, inputs)[0]["status"] in {"CancelRequested", "Canceled"},
+        60,
+        "the job to be cancelled",
+    )
+    stack.release("user-kill")
+
+    job = wait_for(
+        lambda: (job := jobs_for(stack, held_endpoint, inputs)[0])["status"] in TERMINAL_STATUSES and job,
+        60,
+        "the job to end",
+    )
+    assert job["status"] == "Canceled"
+    assert api.run(DAG_ID, run_id)["state"] == "failed"
