@@ -16,7 +16,7 @@ import re
 from dataclasses import asdict, dataclass
 from pathlib import PurePosixPath
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse
 
 from airflow_batchml.exceptions import AzureMLConfigurationError
 
@@ -60,7 +60,10 @@ class BatchInput:
 
 
 def _form(uri: str) -> str:
-    scheme = urlparse(uri).scheme.lower()
+    try:
+        scheme = urlparse(uri).scheme.lower()
+    except ValueError:  # e.g. "http://[broken": an unclosed IPv6 host
+        return "unknown"
     if uri.lower().startswith("azureml://"):
         return "datastore"
     if uri.lower().startswith("azureml:"):
@@ -124,7 +127,7 @@ class BatchJobOverrides:
             return value
         if not isinstance(value, dict):
             raise AzureMLConfigurationError(field, f"must be a mapping of {', '.join(cls.__dataclass_fields__)}")
-        unknown = sorted(set(value) - set(cls.__dataclass_fields__))
+        unknown = sorted((key for key in value if key not in cls.__dataclass_fields__), key=str)
         if unknown:
             raise AzureMLConfigurationError(
                 f"{field}.{unknown[0]}",
@@ -156,7 +159,19 @@ class BatchJobOverrides:
 
 
 def _is_plain_file_name(name: str) -> bool:
-    return bool(name) and name not in (".", "..") and "/" not in name and "\\" not in name
+    return bool(name) and name not in (".", "..") and not any(char in name for char in "/\\\0")
+
+
+def check_output_path(path: Any, field: str = "output_path") -> str:
+    """An output goes where Azure ML can write (a datastore path or a blob URL) and stays in its folder."""
+    form = _form(path) if isinstance(path, str) else "unknown"
+    if form not in ("datastore", "url") or (form == "datastore" and not _DATASTORE_URI.fullmatch(path)):
+        raise AzureMLConfigurationError(
+            field, f"{path!r} is not a datastore path (azureml://datastores/<name>/paths/<path>) or an https URL"
+        )
+    if ".." in unquote(urlparse(path).path).replace("\\", "/").split("/"):
+        raise AzureMLConfigurationError(field, f"{path!r} holds a '..' segment; an output may not leave its folder")
+    return path
 
 
 def output_type(path: str) -> str:

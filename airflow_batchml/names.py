@@ -1,8 +1,8 @@
 """Azure ML naming rules, checked locally so a bad name fails before any remote call.
 
 The rules are the documented ones: endpoint and deployment names are 3-32 characters that start with
-a letter and hold letters, digits and hyphens; AmlCompute cluster names are 2-16 such characters; job
-and schedule names allow underscores and up to 255 characters.
+a letter and hold letters, digits and hyphens; AmlCompute cluster names are 2-16 such characters; job,
+schedule and experiment names allow underscores and up to 255 characters.
 """
 
 from __future__ import annotations
@@ -29,6 +29,10 @@ _RULES: dict[str, tuple[re.Pattern[str], str]] = {
         "1-255 characters: letters, digits, hyphens and underscores, starting with a letter or digit",
     ),
     "schedule": (
+        re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,254}"),
+        "1-255 characters: letters, digits, hyphens and underscores, starting with a letter or digit",
+    ),
+    "experiment": (
         re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,254}"),
         "1-255 characters: letters, digits, hyphens and underscores, starting with a letter or digit",
     ),

@@ -61,14 +61,14 @@ Location = BlobLocation | LocalLocation
 
 
 def escapes(path: str) -> bool:
-    """Whether a relative path could leave its folder: absolute, or a ``..`` segment (``/`` or ``\\``)."""
-    return path.startswith(("/", "\\")) or ".." in path.replace("\\", "/").split("/")
+    """Whether a relative path could leave its folder: absolute, a ``..`` segment (``/`` or ``\\``), a NUL."""
+    return path.startswith(("/", "\\")) or "\0" in path or ".." in path.replace("\\", "/").split("/")
 
 
 def check_inside(path: str) -> None:
     """Refuse a path meant to stay inside a folder that could leave it."""
     if escapes(path):
-        raise JobError(ErrorCode.INVALID_SPEC, f"{path!r} leaves its folder ('..' or an absolute path)")
+        raise JobError(ErrorCode.INVALID_SPEC, f"{path!r} leaves its folder ('..', an absolute path or a NUL)")
 
 
 def has_parent_segment(uri: str) -> bool:

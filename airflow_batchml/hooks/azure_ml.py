@@ -23,7 +23,7 @@ from typing import Any
 
 from airflow.sdk import BaseHook
 
-from airflow_batchml.batch_job import BatchInput, BatchJobOverrides, output_type
+from airflow_batchml.batch_job import BatchInput, BatchJobOverrides, check_output_path, output_type
 from airflow_batchml.exceptions import AzureMLConfigurationError, AzureMLNotFoundError
 from airflow_batchml.hooks import deployment_spec
 from airflow_batchml.hooks.clouds import CLOUDS, custom_cloud_metadata, custom_cloud_name, forget_inherited_custom_cloud
@@ -296,6 +296,10 @@ class AzureMLHook(ScheduleOperations, PublishedPipelineOperations, BaseHook):
         settings = BatchJobOverrides.parse(overrides)
         if job_name is not None:
             check_name("job", job_name)
+        if output_path is not None and output_path != "":
+            check_output_path(output_path)
+        if experiment_name is not None:
+            check_name("experiment", experiment_name, "experiment_name")
         deployment_name = self._resolve_deployment(endpoint_name, deployment_name)
         if job_name is not None:
             job_name, existing = self._live_job_or_free_name(job_name)

@@ -65,24 +65,33 @@ def load_compute(path: str | Path, field: str = "compute") -> Any:
 
 
 def _load(loader: Any, path: str | Path, field: str) -> Any:
-    """Call an SDK loader and turn its marshmallow error into one that names the first bad field."""
+    """Call an SDK loader and turn its marshmallow error into one that names the first bad field.
+
+    The loaders only read the local file, yet a value of the wrong shape (``model: []``) can end deep in
+    their schemas as an AttributeError or TypeError; whatever they raise is a problem with the file, so
+    every error becomes a configuration error naming it rather than a stack trace from inside the SDK.
+    """
     from marshmallow import ValidationError
 
     try:
         return loader(source=str(path))
     except ValidationError as err:
         raise AzureMLConfigurationError(f"{field} ({path})", _first_problem(str(err))) from err
+    except Exception as err:
+        problem = f"the SDK could not read it ({type(err).__name__}: {_first_problem(str(err))})"
+        raise AzureMLConfigurationError(f"{field} ({path})", problem) from err
 
 
 def _first_problem(message: str) -> str:
     """Pull ``field: problem`` out of the SDK's 'Validation for ... failed: {json}' text."""
+    first_line = next(iter(message.strip().splitlines()), "no details")
     match = _UNKNOWN_FIELD.search(message)
     if not match:
-        return message.strip().splitlines()[0]
+        return first_line
     try:
         problems = json.loads(match.group(0))
     except json.JSONDecodeError:
-        return message.strip().splitlines()[0]
+        return first_line
     return "; ".join(_flatten(problems))
 
 
