@@ -131,7 +131,8 @@ class AzureMLInvokeBatchEndpointOperator(AzureMLJobWaitMixin, BaseOperator):
 
     def _checked_inputs(self) -> dict[str, Any]:
         """Normalise to a mapping and validate every input before anything is sent."""
-        inputs = self.inputs if isinstance(self.inputs, Mapping) else {DEFAULT_INPUT_NAME: self.inputs}
+        single = not isinstance(self.inputs, Mapping) or set(self.inputs) & {"uri", "path"}
+        inputs = {DEFAULT_INPUT_NAME: self.inputs} if single else self.inputs
         if not inputs:
             raise AzureMLConfigurationError("inputs", "at least one input is required")
         for key, value in inputs.items():
