@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
-from airflow_batchml.hooks.azure_ml import AzureMLHook
+if TYPE_CHECKING:
+    from airflow_batchml.hooks.azure_ml import AzureMLHook
 
 
 class AzureMLBaseOperator(BaseOperator):
@@ -21,4 +22,6 @@ class AzureMLBaseOperator(BaseOperator):
 
     @cached_property
     def hook(self) -> AzureMLHook:
+        from airflow_batchml.hooks.azure_ml import AzureMLHook  # not at parse time: only tasks that run need it
+
         return AzureMLHook(azure_ml_conn_id=self.azure_ml_conn_id)

@@ -13,13 +13,14 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow_batchml.exceptions import AzureMLConfigurationError, AzureMLJobError
-from airflow_batchml.hooks.azure_ml import AzureMLHook
 from airflow_batchml.hooks.job_status import AzureMLJobStatus
 from airflow_batchml.links import JOB_XCOM_KEY, persist_job_link, studio_job_url
 from airflow_batchml.triggers.job import AzureMLJobTrigger
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
+
+    from airflow_batchml.hooks.azure_ml import AzureMLHook
 
 
 def seconds(value: float | timedelta | None, field: str) -> float | None:
@@ -75,6 +76,8 @@ class AzureMLJobWaitMixin:
 
     @cached_property
     def hook(self) -> AzureMLHook:
+        from airflow_batchml.hooks.azure_ml import AzureMLHook  # not at parse time: only tasks that run need it
+
         return AzureMLHook(azure_ml_conn_id=self.azure_ml_conn_id)
 
     def publish_job(self, context: Context, job_name: str, carry: dict[str, Any] | None = None) -> None:
