@@ -8,7 +8,7 @@ PYTHON ?= python3
 # PostgreSQL for the end-to-end Airflow's metadata database, and Chromium for the UI tests (Playwright).
 SYSTEM_PACKAGES := docker-compose postgresql chromium
 
-.PHONY: setup system-packages demo test lint
+.PHONY: setup system-packages demo test lint bench
 
 setup: system-packages $(VENV)/.installed node_modules/.installed
 
@@ -38,3 +38,9 @@ test: lint
 
 demo: setup
 	$(PY) demo/run.py
+
+bench: setup
+	$(PY) benchmarks/engine_throughput.py
+	$(PY) benchmarks/dag_parse.py
+	$(PY) benchmarks/triggerer_capacity.py
+	$(PY) benchmarks/change_poll.py
