@@ -18,6 +18,7 @@ import sys
 import time
 from pathlib import Path
 
+ACCOUNT_NAME = "devstoreaccount1"
 ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 STARTUP_TIMEOUT = 60.0
 STOP_TIMEOUT = 20.0
@@ -39,10 +40,10 @@ def azurite_binary() -> str:
     raise FileNotFoundError("azurite-blob not found: run `npm install` (package.json) or set AZURITE_BIN")
 
 
-def azurite_connection_string(port: int) -> str:
+def azurite_connection_string(port: int, account: str = ACCOUNT_NAME, key: str = ACCOUNT_KEY) -> str:
     return (
-        "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"
-        f"AccountKey={ACCOUNT_KEY};BlobEndpoint=http://127.0.0.1:{port}/devstoreaccount1;"
+        f"DefaultEndpointsProtocol=http;AccountName={account};"
+        f"AccountKey={key};BlobEndpoint=http://127.0.0.1:{port}/{account};"
     )
 
 
@@ -72,23 +73,29 @@ def wait_listening(port: int, proc: subprocess.Popen, what: str) -> None:
 
 
 class AzuriteProcess:
-    """``azurite-blob`` on a free loopback port, data under ``location``."""
+    """``azurite-blob`` on a free loopback port, data under ``location``.
 
-    def __init__(self, location: Path, port: int | None = None) -> None:
+    :param account: ``(name, base64 key)`` of a custom storage account (Azurite's ``AZURITE_ACCOUNTS``)
+        instead of the well-known development account.
+    """
+
+    def __init__(self, location: Path, port: int | None = None, account: tuple[str, str] | None = None) -> None:
         self.location = location
         self.port = port or free_port()
+        self.account = account
         self.proc: subprocess.Popen | None = None
 
     @property
     def connection_string(self) -> str:
-        return azurite_connection_string(self.port)
+        return azurite_connection_string(self.port, *(self.account or ()))
 
     def start(self) -> None:
         self.location.mkdir(parents=True, exist_ok=True)
         args = ["--blobHost", "127.0.0.1", "--blobPort", str(self.port), "--location", str(self.location)]
         args += ["--skipApiVersionCheck", "--silent", "--disableTelemetry"]
         log = (self.location / "azurite.log").open("a")
-        self.proc = subprocess.Popen([azurite_binary(), *args], stdout=log, stderr=subprocess.STDOUT)
+        env = {**os.environ, "AZURITE_ACCOUNTS": ":".join(self.account)} if self.account else None
+        self.proc = subprocess.Popen([azurite_binary(), *args], stdout=log, stderr=subprocess.STDOUT, env=env)
         wait_listening(self.port, self.proc, "Azurite")
 
     def stop(self) -> None:
@@ -97,11 +104,17 @@ class AzuriteProcess:
 
 
 class EmulatorProcess:
-    """``python -m airflow_batchml.emulator`` on a free port, restartable on the same state dir."""
+    """``python -m airflow_batchml.emulator`` on a free port, restartable on the same state dir.
 
-    def __init__(self, state_dir: Path, storage_connection_string: str, port: int | None = None) -> None:
+    :param token: the bearer token to require (default: one the emulator generates and keeps).
+    """
+
+    def __init__(
+        self, state_dir: Path, storage_connection_string: str, port: int | None = None, token: str | None = None
+    ) -> None:
         self.state_dir = state_dir
         self.storage_connection_string = storage_connection_string
+        self.token_override = token
         self.port = port or free_port()
         self.url = f"https://127.0.0.1:{self.port}"
         self.connection_json = state_dir / "connection.json"
@@ -114,6 +127,7 @@ class EmulatorProcess:
         self.connection_json.unlink(missing_ok=True)
         command = [sys.executable, "-m", "airflow_batchml.emulator", "--state-dir", str(self.state_dir)]
         command += ["--port", str(self.port), "--storage-connection-string", self.storage_connection_string]
+        command += ["--token", self.token_override] if self.token_override else []
         log = (self.state_dir / "emulator.log").open("a")
         self.proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + STARTUP_TIMEOUT

@@ -1,0 +1,242 @@
+"""Canary secrets: credentials placed in both connections never show up where a user or an attacker can read.
+
+A stack of its own: Azurite with a custom account whose key is a canary (``AZURITE_ACCOUNTS``), and the
+emulator requiring a canary bearer token. The ``azure_ml`` connection carries that token plus canary values
+in its other secret fields (client secret, certificate password); the WASB connection carries the canary
+account key in its connection string and a canary SAS token in its extras. Then the example DAGs run with
+``airflow dags test`` (one of them failing on purpose, so an exception message is logged), and every place
+their output lands is searched for each canary: the command's stdout/stderr, every file under
+``AIRFLOW_HOME`` (task logs and the SQLite metadata DB), the ``xcom`` and ``rendered_task_instance_fields``
+rows, the emulator's own log and state, and the text of errors raised through the hook.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import secrets
+import sqlite3
+import subprocess
+import sys
+import time
+import traceback
+from pathlib import Path
+
+import pytest
+import requests
+
+from airflow_batchml.emulator.stack import AzuriteProcess, EmulatorProcess, free_port, stop_process
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]  # the first test also waits for the DAG runs
+
+ROOT = Path(__file__).resolve().parents[3]
+DAGS = ROOT / "dags"
+FINISHED = re.compile(r"DagRun Finished: dag_id=(\S+),.* state=(\w+)")
+DATASTORE = "azureml://datastores/workspaceblobstore/paths"
+API_STARTUP_TIMEOUT = 90.0
+
+TOKEN = f"canary-token-{secrets.token_hex(12)}"
+CLIENT_SECRET = f"canary-client-secret-{secrets.token_hex(12)}"
+CERT_PASSWORD = f"canary-cert-password-{secrets.token_hex(12)}"
+SAS_TOKEN = f"sv=2024-01-01&sig=canarysas{secrets.token_hex(12)}"
+ACCOUNT = "canaryaccount"
+# Azurite wants a base64 key; the canary is its text, which is what a leak would show.
+ACCOUNT_KEY = base64.b64encode(b"canary-account-key-" + secrets.token_bytes(24)).decode()
+CANARIES = {
+    "azure_ml token": TOKEN,
+    "azure_ml client secret": CLIENT_SECRET,
+    "azure_ml certificate password": CERT_PASSWORD,
+    "wasb SAS signature": SAS_TOKEN.split("sig=")[1],
+    "wasb account key": ACCOUNT_KEY,
+}
+
+
+def leaks(text: str | bytes) -> list[str]:
+    """The names of the canaries found in ``text``."""
+    data = text.encode("utf-8", "replace") if isinstance(text, str) else text
+    return [name for name, value in CANARIES.items() if value.encode() in data]
+
+
+@pytest.fixture(scope="module")
+def canary_stack(tmp_path_factory):
+    """Azurite (canary account) + emulator (canary token); yields (emulator, connection env)."""
+    root = tmp_path_factory.mktemp("canary")
+    azurite = AzuriteProcess(root / "azurite", account=(ACCOUNT, ACCOUNT_KEY))
+    emulator = EmulatorProcess(root / "emulator", azurite.connection_string, token=TOKEN)
+    try:
+        azurite.start()
+        emulator.start()
+        azure_ml = emulator.connection
+        azure_ml["login"], azure_ml["password"] = "canary-client-id", CLIENT_SECRET
+        azure_ml["extra"] |= {"tenant_id": "canary-tenant", "client_certificate_password": CERT_PASSWORD}
+        wasb = json.loads(emulator.wasb_connection_json.read_text())
+        wasb["extra"]["sas_token"] = SAS_TOKEN
+        assert ACCOUNT_KEY in wasb["extra"]["connection_string"] and azure_ml["extra"]["token"] == TOKEN
+        yield (
+            emulator,
+            {"AIRFLOW_CONN_AZURE_ML_DEFAULT": json.dumps(azure_ml), "AIRFLOW_CONN_WASB_DEFAULT": json.dumps(wasb)},
+        )
+    finally:
+        emulator.stop()
+        azurite.stop()
+
+
+@pytest.fixture(scope="module")
+def connections(canary_stack):
+    """The canary connections in this process's environment for the module (the seed and hook use them)."""
+    _, env = canary_stack
+    saved = {key: os.environ.get(key) for key in env}
+    os.environ.update(env)
+    yield env
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture(scope="module")
+def airflow_env(connections, tmp_path_factory):
+    """A migrated AIRFLOW_HOME (SQLite) and the seeded digits data; yields the ``dags test`` environment."""
+    home = tmp_path_factory.mktemp("canary-airflow-home")
+    api_port = free_port()
+    env = {
+        **os.environ,
+        **connections,
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE": "True",
+        "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
+        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{api_port}/execution/",
+        "AIRFLOW__API__PORT": str(api_port),
+        "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(32),
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(DAGS), str(ROOT), os.environ.get("PYTHONPATH")])),
+    }
+    migrate = subprocess.Popen(
+        [sys.executable, "-m", "airflow", "db", "migrate"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    sys.path.insert(0, str(DAGS))
+    try:
+        from digits.seed import seed
+
+        assert seed() == 450
+        output, _ = migrate.communicate(timeout=180)
+        assert migrate.returncode == 0, output[-3000:]
+        yield env
+    finally:
+        if migrate.poll() is None:
+            migrate.kill()
+            migrate.wait()
+        sys.path.remove(str(DAGS))
+
+
+@pytest.fixture(scope="module")
+def api_server(airflow_env):
+    """``airflow api-server`` on loopback: the execution API that executor-run tasks talk to."""
+    port = airflow_env["AIRFLOW__API__PORT"]
+    log = (Path(airflow_env["AIRFLOW_HOME"]) / "api-server.out").open("w")
+    command = [sys.executable, "-m", "airflow", "api-server", "--host", "127.0.0.1", "--port", port]
+    proc = subprocess.Popen(command, env=airflow_env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + API_STARTUP_TIMEOUT
+        while True:
+            try:
+                if requests.get(f"http://127.0.0.1:{port}/api/v2/version", timeout=2).ok:
+                    break
+            except requests.ConnectionError:
+                pass
+            assert proc.poll() is None and time.monotonic() < deadline, "the api-server did not start"
+            time.sleep(0.5)
+        yield proc
+    finally:
+        stop_process(proc)
+        log.close()
+
+
+def airflow(env: dict[str, str], *args: str) -> tuple[int, str]:
+    result = subprocess.run(
+        [sys.executable, "-m", "airflow", *args], env=env, capture_output=True, text=True, timeout=280, check=False
+    )
+    return result.returncode, result.stdout + result.stderr
+
+
+@pytest.fixture(scope="module")
+def dag_outputs(airflow_env, api_server) -> dict[str, str]:
+    """Run the example DAGs (one run failing); returns each command's combined stdout/stderr.
+
+    ``dags test`` runs tasks in-process and logs to its stdout (the deferrable path); with
+    ``--use-executor`` the tasks run as in production (LocalExecutor, supervised task processes talking to
+    the api-server) and write the task log files under ``AIRFLOW_HOME/logs``.
+    """
+    on_executor = {**airflow_env, "AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE": "False"}  # no triggerer here
+    images = {"input_path": f"{DATASTORE}/digits/images/", "mini_batch_size": 50}
+    missing = {"input_path": f"{DATASTORE}/no/such/folder/"}
+    runs = [
+        ("digits_batch_scoring", airflow_env, [], None, "success"),
+        ("digits_on_demand", on_executor, ["--use-executor"], images, "success"),
+        ("digits_on_demand", on_executor, ["2026-01-02", "--use-executor"], missing, "failed"),
+    ]
+    outputs = {}
+    for dag_id, env, args, conf, state in runs:
+        command = ["dags", "test", dag_id, *args] + (["-c", json.dumps(conf)] if conf else [])
+        _, output = airflow(env, *command)
+        assert FINISHED.findall(output)[-1:] == [(dag_id, state)], output[-6000:]
+        outputs[f"{dag_id} {' '.join(args)} ({state})"] = output
+    return outputs
+
+
+def test_command_output_carries_no_canary(dag_outputs):
+    assert {name: leaks(output) for name, output in dag_outputs.items() if leaks(output)} == {}
+
+
+def test_no_file_under_airflow_home_carries_a_canary(dag_outputs, airflow_env):
+    home = Path(airflow_env["AIRFLOW_HOME"])
+    files = [path for path in home.rglob("*") if path.is_file()]
+    task_logs = [path for path in files if path.suffix == ".log" and "logs" in path.parts]
+    assert len(task_logs) >= 2, "the executor runs wrote no task log files"
+    logged = {str(path.relative_to(home)): path.read_text() for path in task_logs}
+    failures = [name for name, text in logged.items() if "AzureMLJobError" in text]
+    assert failures, f"the failed run's exception is in no task log: {sorted(logged)}"  # so it is searched too
+    assert {str(path): leaks(path.read_bytes()) for path in files if leaks(path.read_bytes())} == {}
+
+
+def test_xcom_and_rendered_fields_carry_no_canary(dag_outputs, airflow_env):
+    with sqlite3.connect(Path(airflow_env["AIRFLOW_HOME"]) / "airflow.db") as db:
+        xcoms = db.execute("SELECT dag_id, task_id, key, value FROM xcom").fetchall()
+        rendered = db.execute("SELECT dag_id, task_id, rendered_fields FROM rendered_task_instance_fields").fetchall()
+    assert xcoms and rendered
+    found = [row[:3] for row in xcoms + rendered if leaks(str(row[-1]))]
+    assert found == []
+
+
+def test_emulator_log_and_state_carry_no_canary(dag_outputs, canary_stack):
+    emulator, _ = canary_stack
+    state = emulator.state_dir
+    # connection.json / wasb_connection.json hold the secrets by design (owner-only files, handed to Airflow).
+    checked = [state / "emulator.log", state / "state.sqlite"]
+    assert (state / "emulator.log").read_text()  # the emulator did log
+    assert leaks((state / "connection.json").read_bytes()) == ["azure_ml token"]  # the search does find one
+    assert {str(path): leaks(path.read_bytes()) for path in checked if leaks(path.read_bytes())} == {}
+
+
+def test_hook_errors_carry_no_canary(connections, monkeypatch):
+    from airflow_batchml.exceptions import AzureMLError
+    from airflow_batchml.hooks.azure_ml import AzureMLHook
+
+    errors = []
+    with pytest.raises(AzureMLError) as missing:
+        AzureMLHook().get_batch_endpoint("no-such-endpoint")
+    errors.append(missing.value)
+    wrong = json.loads(connections["AIRFLOW_CONN_AZURE_ML_DEFAULT"])
+    wrong["extra"]["token"] = f"{TOKEN}-wrong"
+    monkeypatch.setenv("AIRFLOW_CONN_AZURE_ML_DEFAULT", json.dumps(wrong))
+    with pytest.raises(AzureMLError) as refused:
+        AzureMLHook().get_batch_endpoint("digits-batch")
+    errors.append(refused.value)
+    for err in errors:
+        text = "".join(traceback.format_exception(err)) + repr(err)
+        assert leaks(text) == [], text
