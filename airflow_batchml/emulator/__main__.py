@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
 from airflow_batchml.emulator.server import AZURITE_CONNECTION_STRING, ServerConfig, run
+from airflow_batchml.emulator.stack import STORAGE_VARIABLE, TOKEN_VARIABLE
 
 
 def parse_args(argv: list[str] | None = None) -> ServerConfig:
@@ -20,10 +22,15 @@ def parse_args(argv: list[str] | None = None) -> ServerConfig:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
     parser.add_argument(
         "--storage-connection-string",
-        default=AZURITE_CONNECTION_STRING,
-        help="blob storage behind the datastores (default: Azurite's development account on :10000)",
+        default=os.environ.get(STORAGE_VARIABLE, AZURITE_CONNECTION_STRING),
+        help=f"blob storage behind the datastores (default: ${STORAGE_VARIABLE}, else Azurite's development "
+        "account on :10000); prefer the variable: command lines are visible to every local user",
     )
-    parser.add_argument("--token", default=None, help="bearer token to require (default: generated, kept)")
+    parser.add_argument(
+        "--token",
+        default=os.environ.get(TOKEN_VARIABLE),
+        help=f"bearer token to require (default: ${TOKEN_VARIABLE}, else generated and kept in the state dir)",
+    )
     parser.add_argument("--wasb-conn-id", default="wasb_default", help="written into connection.json")
     parser.add_argument(
         "--public-host", default=None, help="host name clients use (URLs, certificate); default: the bind address"

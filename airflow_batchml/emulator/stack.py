@@ -21,6 +21,8 @@ from pathlib import Path
 ACCOUNT_NAME = "devstoreaccount1"
 ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 STARTUP_TIMEOUT = 60.0
+TOKEN_VARIABLE = "AZURE_ML_EMULATOR_TOKEN"
+STORAGE_VARIABLE = "AZURE_ML_EMULATOR_STORAGE_CONNECTION_STRING"
 STOP_TIMEOUT = 20.0
 
 
@@ -126,10 +128,13 @@ class EmulatorProcess:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.connection_json.unlink(missing_ok=True)
         command = [sys.executable, "-m", "airflow_batchml.emulator", "--state-dir", str(self.state_dir)]
-        command += ["--port", str(self.port), "--storage-connection-string", self.storage_connection_string]
-        command += ["--token", self.token_override] if self.token_override else []
+        command += ["--port", str(self.port)]
+        # Secrets travel in the environment, not the command line that every local user can read.
+        env = {**os.environ, STORAGE_VARIABLE: self.storage_connection_string}
+        if self.token_override:
+            env[TOKEN_VARIABLE] = self.token_override
         log = (self.state_dir / "emulator.log").open("a")
-        self.proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
         deadline = time.monotonic() + STARTUP_TIMEOUT
         while not self.connection_json.exists():
             if self.proc.poll() is not None or time.monotonic() > deadline:

@@ -56,9 +56,10 @@ def test_plugin_connections_point_at_the_emulator_and_azurite(compose):
     settings = AzureMLConnectionSettings(**azure_ml["extra"])
     assert settings.resource_manager_url == "https://emulator:8443/"
     assert settings.token == "token-from-env"
-    emulator_args = compose["services"]["emulator"]["command"]
-    assert "--public-host=emulator" in emulator_args
-    assert "--token=token-from-env" in emulator_args
+    emulator = compose["services"]["emulator"]
+    assert "--public-host=emulator" in emulator["command"]
+    assert emulator["environment"]["AZURE_ML_EMULATOR_TOKEN"] == "token-from-env"
+    assert "AccountKey" not in " ".join(emulator["command"])  # secrets stay off the command line
     wasb = json.loads(env["AIRFLOW_CONN_WASB_DEFAULT"])
     assert "BlobEndpoint=http://azurite:10000/devstoreaccount1" in wasb["extra"]["connection_string"]
 
