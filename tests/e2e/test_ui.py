@@ -9,7 +9,6 @@ import time
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.e2e.airflow_cluster import PASSWORD, ROOT, USERNAME
 
@@ -28,6 +27,7 @@ CHROMIUM_ARGS = [
 ]
 ARTIFACTS = ROOT / "artifacts" / "e2e"
 RUN_TIMEOUT = 180
+RELOAD_EVERY = 20
 
 
 @pytest.fixture
@@ -78,14 +78,19 @@ def test_trigger_form_run_reaches_success(page, airflow, api, stack, digits_endp
 
 
 def run_state_badge(page, timeout: float) -> str:
-    """The run page's final state badge. It refreshes itself while the run is active; reload now and then."""
+    """The run's final state as the run page shows it: a Success or Failed badge, and no Running or Queued
+    badge left (the task's badge turns green before the run's). The page refreshes itself while the run is
+    active; it is reloaded now and then in case it stops."""
     deadline = time.monotonic() + timeout
-    badge = page.get_by_text(re.compile("^(Success|Failed)$")).first
+    finished = page.get_by_text(re.compile("^(Success|Failed)$"))
+    active = page.get_by_text(re.compile("^(Running|Queued)$"))
+    reload_at = time.monotonic() + RELOAD_EVERY
     while True:
-        try:
-            badge.wait_for(state="visible", timeout=15_000)
-            return badge.inner_text()
-        except PlaywrightTimeout:
-            if time.monotonic() > deadline:
-                raise
+        if finished.count() and finished.first.is_visible() and not active.count():
+            return finished.first.inner_text()
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the run page showed no final state within {timeout:.0f} s")
+        if time.monotonic() > reload_at:
             page.reload()
+            reload_at = time.monotonic() + RELOAD_EVERY
+        time.sleep(1)
