@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 
 from airflow.sdk import Asset, AssetWatcher, Param, dag, task
-from digits.storage import CONTAINER
+from digits.storage import CONTAINER, WATCH_POLL_INTERVAL
 
 from airflow_batchml.operators.batch_scoring import AzureMLInvokeBatchEndpointOperator
 from airflow_batchml.triggers.blob_changes import WasbBlobChangeTrigger
@@ -38,7 +38,7 @@ incoming_digits = Asset(
                 container_name=CONTAINER,
                 prefix=FOLDER,
                 glob="*.png",
-                poll_interval=30,
+                poll_interval=WATCH_POLL_INTERVAL,
                 datastore="workspaceblobstore",
                 job_name_prefix=JOB_PREFIX,
             ),

@@ -64,6 +64,7 @@ class AirflowCluster:
             "AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE": "True",
             "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "10",
+            "DIGITS_WATCH_POLL_INTERVAL": "5",
             "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "dags"), str(ROOT), os.environ.get("PYTHONPATH")])),
         }
         for key in ("AIRFLOW__CORE__UNIT_TEST_MODE", "AIRFLOW_CONFIG"):

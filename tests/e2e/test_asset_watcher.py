@@ -15,7 +15,7 @@ from tests.e2e.api import wait_for
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 DAG_ID = "digits_on_blob_change"
 BLOB = "digits/incoming/e2e-watched.png"
-POLL_INTERVAL = 30  # the DAG's watcher polls every 30 s
+POLL_INTERVAL = 5  # DIGITS_WATCH_POLL_INTERVAL the e2e cluster sets for the DAG's watcher
 RUN_TIMEOUT = 180
 
 
