@@ -17,20 +17,17 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import json
-import os
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from tests.integration.hooks.conftest import airflow_connections  # noqa: F401  (shared fixture)
+from tests.local_airflow import DAGS, airflow_env, migrated_and_seeded
 
 pytestmark = pytest.mark.integration
 
-ROOT = Path(__file__).resolve().parents[3]
-DAGS = ROOT / "dags"
 DATASTORE = "azureml://datastores/workspaceblobstore/paths"
 SLOT = "20260101T001500"
 SMALL_FOLDER = f"digits/by-interval/{SLOT}"
@@ -40,31 +37,8 @@ FINISHED = re.compile(r"DagRun Finished: dag_id=(\S+),.* state=(\w+)")
 @pytest.fixture(scope="module")
 def stack(airflow_connections, tmp_path_factory):  # noqa: F811
     """Seed the digits data and migrate one AIRFLOW_HOME (in parallel); yields the ``dags test`` env."""
-    home = tmp_path_factory.mktemp("airflow-home")
-    env = {
-        **os.environ,
-        "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE": "True",
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(DAGS), str(ROOT), os.environ.get("PYTHONPATH")])),
-    }
-    migrate = subprocess.Popen(
-        [sys.executable, "-m", "airflow", "db", "migrate"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-    )
-    sys.path.insert(0, str(DAGS))
-    try:
-        from digits.seed import seed
-
-        assert seed() == 450
-        output, _ = migrate.communicate(timeout=180)
-        assert migrate.returncode == 0, output[-3000:]
+    with migrated_and_seeded(airflow_env(tmp_path_factory.mktemp("airflow-home"))) as env:
         yield env
-    finally:
-        if migrate.poll() is None:
-            migrate.kill()
-            migrate.wait()
-        sys.path.remove(str(DAGS))
 
 
 @pytest.fixture(scope="module")

@@ -28,11 +28,11 @@ import pytest
 import requests
 
 from airflow_batchml.emulator.stack import AzuriteProcess, EmulatorProcess, free_port, stop_process
+from tests.local_airflow import airflow_env as local_airflow_env
+from tests.local_airflow import migrated_and_seeded
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]  # the first test also waits for the DAG runs
 
-ROOT = Path(__file__).resolve().parents[3]
-DAGS = ROOT / "dags"
 FINISHED = re.compile(r"DagRun Finished: dag_id=(\S+),.* state=(\w+)")
 DATASTORE = "azureml://datastores/workspaceblobstore/paths"
 API_STARTUP_TIMEOUT = 90.0
@@ -102,36 +102,17 @@ def airflow_env(connections, tmp_path_factory):
     """A migrated AIRFLOW_HOME (SQLite) and the seeded digits data; yields the ``dags test`` environment."""
     home = tmp_path_factory.mktemp("canary-airflow-home")
     api_port = free_port()
-    env = {
-        **os.environ,
+    env = local_airflow_env(
+        home,
         **connections,
-        "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE": "True",
-        "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
-        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{api_port}/execution/",
-        "AIRFLOW__API__PORT": str(api_port),
-        "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(32),
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(DAGS), str(ROOT), os.environ.get("PYTHONPATH")])),
-    }
-    migrate = subprocess.Popen(
-        [sys.executable, "-m", "airflow", "db", "migrate"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        AIRFLOW__LOGGING__BASE_LOG_FOLDER=str(home / "logs"),
+        AIRFLOW__CORE__EXECUTOR="LocalExecutor",
+        AIRFLOW__CORE__EXECUTION_API_SERVER_URL=f"http://127.0.0.1:{api_port}/execution/",
+        AIRFLOW__API__PORT=str(api_port),
+        AIRFLOW__API_AUTH__JWT_SECRET=secrets.token_hex(32),
     )
-    sys.path.insert(0, str(DAGS))
-    try:
-        from digits.seed import seed
-
-        assert seed() == 450
-        output, _ = migrate.communicate(timeout=180)
-        assert migrate.returncode == 0, output[-3000:]
+    with migrated_and_seeded(env):
         yield env
-    finally:
-        if migrate.poll() is None:
-            migrate.kill()
-            migrate.wait()
-        sys.path.remove(str(DAGS))
 
 
 @pytest.fixture(scope="module")
