@@ -44,3 +44,4 @@ bench: setup
 	$(PY) benchmarks/dag_parse.py
 	$(PY) benchmarks/triggerer_capacity.py
 	$(PY) benchmarks/change_poll.py
+	$(PY) benchmarks/watcher_latency.py
