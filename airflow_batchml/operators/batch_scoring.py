@@ -115,7 +115,7 @@ class AzureMLInvokeBatchEndpointOperator(AzureMLJobWaitMixin, BaseOperator):
         )
         submitted = self.hook.invoke_batch_endpoint(
             self.endpoint_name,
-            {key: BatchInput.parse(value, f"inputs.{key}") for key, value in inputs.items()},
+            inputs,
             deployment_name=self.deployment_name,
             output_path=self.output_path,
             overrides=overrides,

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator, conf
 
-from airflow_batchml.hooks.published_pipelines import pipeline_run_body
 from airflow_batchml.links import AzureMLJobLink
 from airflow_batchml.operators.job_wait import AzureMLJobWaitMixin
 
@@ -76,9 +75,6 @@ class AzureMLRunPublishedPipelineOperator(AzureMLJobWaitMixin, BaseOperator):
         self.job_name: str | None = None
 
     def execute(self, context: Context) -> dict[str, Any]:
-        pipeline_run_body(
-            self.rest_endpoint, self.experiment_name, self.parameter_assignments, self.data_path_assignments
-        )
         run = self.hook.run_published_pipeline(
             self.rest_endpoint,
             experiment_name=self.experiment_name,

@@ -6,13 +6,13 @@ Processes bind 127.0.0.1 on free ports, every wait is bounded, and teardown stop
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 import pytest
 import requests
 
 from airflow_batchml.emulator.stack import AzuriteProcess, EmulatorProcess
+from airflow_batchml.hooks.credentials import StaticTokenCredential
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -55,18 +55,6 @@ def emulator(azurite, tmp_path_factory) -> TestEmulator:
         yield process
     finally:
         process.stop()
-
-
-class StaticTokenCredential:
-    """A TokenCredential that always returns the emulator's bearer token, for any scope."""
-
-    def __init__(self, token: str) -> None:
-        self._token = token
-
-    def get_token(self, *scopes, **kwargs):
-        from azure.core.credentials import AccessToken
-
-        return AccessToken(self._token, int(time.time()) + 3600)
 
 
 @pytest.fixture(scope="session")
