@@ -21,18 +21,6 @@ DAG_ID = "digits_batch_scoring"
 SUMMARY = re.compile(r"DEMO SUMMARY (\{.*\})")
 
 
-def airflow_env(state: Path, connections: dict[str, str]) -> dict[str, str]:
-    return {
-        **os.environ,
-        **connections,
-        "AIRFLOW_HOME": str(state / "airflow"),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE": "True",
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "dags"), os.environ.get("PYTHONPATH")])),
-    }
-
-
 def airflow(env: dict[str, str], *args: str) -> str:
     result = subprocess.run(
         [sys.executable, "-m", "airflow", *args], env=env, capture_output=True, text=True, timeout=900
@@ -44,7 +32,7 @@ def airflow(env: dict[str, str], *args: str) -> str:
 
 
 def main() -> int:
-    from airflow_batchml.emulator.stack import LocalStack
+    from airflow_batchml.emulator.stack import LocalStack, dags_test_env
 
     started = time.monotonic()
     state = ROOT / ".state" / f"demo-{int(time.time())}"
@@ -55,7 +43,7 @@ def main() -> int:
         from digits.seed import seed
 
         images = seed()
-        env = airflow_env(state, connections)
+        env = dags_test_env(state / "airflow", ROOT / "dags", **connections)
         airflow(env, "db", "migrate")
         output = airflow(env, "dags", "test", DAG_ID)
         match = SUMMARY.search(output)

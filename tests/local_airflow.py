@@ -14,21 +14,16 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+from airflow_batchml.emulator.stack import dags_test_env
+
 ROOT = Path(__file__).resolve().parents[1]
 DAGS = ROOT / "dags"
 
 
 def airflow_env(home: Path, **overrides: str) -> dict[str, str]:
-    """This process's environment plus what ``airflow dags test`` on the example DAGs needs."""
-    return {
-        **os.environ,
-        "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE": "True",
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(DAGS), str(ROOT), os.environ.get("PYTHONPATH")])),
-        **overrides,
-    }
+    """The ``airflow dags test`` environment for the example DAGs, with the repo importable too."""
+    pythonpath = os.pathsep.join(filter(None, [str(DAGS), str(ROOT), os.environ.get("PYTHONPATH")]))
+    return dags_test_env(home, DAGS, PYTHONPATH=pythonpath, **overrides)
 
 
 @contextlib.contextmanager

@@ -74,6 +74,20 @@ def wait_listening(port: int, proc: subprocess.Popen, what: str) -> None:
     raise RuntimeError(f"{what} did not start listening on 127.0.0.1:{port}")
 
 
+def dags_test_env(home: Path, dags_folder: Path, **overrides: str) -> dict[str, str]:
+    """This process's environment plus what ``airflow dags test`` needs to run DAGs of ``dags_folder``
+    deferrably in a fresh ``home`` (helper modules beside the DAGs importable, as Airflow makes them)."""
+    return {
+        **os.environ,
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(dags_folder),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE": "True",
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(dags_folder), os.environ.get("PYTHONPATH")])),
+        **overrides,
+    }
+
+
 class AzuriteProcess:
     """``azurite-blob`` on a free loopback port, data under ``location``.
 
