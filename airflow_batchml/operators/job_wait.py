@@ -51,6 +51,7 @@ class AzureMLJobWaitMixin:
     deferrable: bool
     cancel_on_kill: bool
     cancel_on_timeout: bool
+    waits_in_trigger: bool
     job_name: str | None
     log: Any
 
@@ -73,6 +74,7 @@ class AzureMLJobWaitMixin:
         self.cancel_on_timeout = cancel_on_timeout
         self.cancel_on_kill = cancel_on_kill
         self.azure_ml_conn_id = azure_ml_conn_id
+        self.waits_in_trigger = False
 
     @cached_property
     def hook(self) -> AzureMLHook:
@@ -97,6 +99,9 @@ class AzureMLJobWaitMixin:
         if job["status"] in AzureMLJobStatus.TERMINAL_STATUSES:
             return self._finished(job, carry)
         if self.deferrable:
+            # From here the trigger owns the wait (and the cancel on a user kill): a SIGTERM that reaches this
+            # process while it hands over (say, the executor shutting down) must not cancel the job.
+            self.waits_in_trigger = True
             self.defer(  # type: ignore[attr-defined]
                 trigger=AzureMLJobTrigger(
                     job_name=job_name,
@@ -155,6 +160,6 @@ class AzureMLJobWaitMixin:
 
     def on_kill(self) -> None:
         """Cancel the job a killed task was waiting for, when asked to (the deferred path: the trigger)."""
-        if self.job_name and self.cancel_on_kill:
+        if self.job_name and self.cancel_on_kill and not self.waits_in_trigger:
             self.log.info("Task killed; cancelling job %s", self.job_name)
             self.hook.cancel_job(self.job_name)

@@ -96,9 +96,15 @@ class AzureMLJobTrigger(BaseTrigger):
             await hook.cancel_job(self.job_name)
 
     async def _wait(self, hook: AzureMLAsyncHook) -> dict[str, Any]:
-        """Poll until a terminal status, the deadline, or too many transient errors in a row."""
+        """Poll until a terminal status, the deadline, or too many transient errors in a row.
+
+        The first read waits one interval: the operator read the status just before deferring, and firing
+        at once would race Airflow's own bookkeeping of the deferral (the scheduler has been seen to fail
+        a task whose trigger fired before it processed the executor's report that the task deferred).
+        """
         last_status, errors = None, 0
         while True:
+            await asyncio.sleep(self.poll_interval)
             try:
                 status = await hook.get_job_status(self.job_name)
                 errors = 0
@@ -121,7 +127,6 @@ class AzureMLJobTrigger(BaseTrigger):
                 if self.cancel_on_timeout:
                     await hook.cancel_job(self.job_name)
                 return self._event("timeout", status, f"Job {self.job_name} did not finish before the deadline")
-            await asyncio.sleep(self.poll_interval)
 
     def _event(self, outcome: str, job_status: str | None, message: str) -> dict[str, Any]:
         return {"status": outcome, "job_name": self.job_name, "job_status": job_status, "message": message}

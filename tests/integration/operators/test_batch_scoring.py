@@ -147,3 +147,13 @@ def test_trigger_gives_up_after_too_many_errors(endpoint, wasb, context, emulato
         emulator.request("DELETE", "/_emulator/faults")
     assert event["status"] == "error"
     assert "3 errors in a row" in event["message"]
+
+
+def test_kill_after_handing_the_wait_to_the_trigger_leaves_the_job_alone(endpoint, wasb, context, hook):
+    """A SIGTERM while the task defers (an executor shutting down) is not a user kill: the trigger owns it."""
+    folder = upload_inputs(wasb, endpoint["container"], "ops/handover", 2)
+    op = operator(inputs=folder, deferrable=True)
+    with pytest.raises(TaskDeferred):
+        op.execute(context)
+    op.on_kill()
+    assert wait_for_job(hook, op.job_name)["status"] == "Completed"
