@@ -88,6 +88,20 @@ class AirflowApi:
     def task_states(self, dag_id: str, run_id: str) -> dict[str, str | None]:
         return {_ti_key(ti): ti["state"] for ti in self.task_instances(dag_id, run_id)}
 
+    def failure_report(self, dag_id: str, run_id: str, lines: int = 40) -> str:
+        """The run's task states, then the last ``lines`` log records of each failed task (its latest try):
+        what an assertion on a run's state must show, since the cluster's files are gone with CI's runner."""
+        report = [f"task states: {self.task_states(dag_id, run_id)}"]
+        for ti in self.task_instances(dag_id, run_id):
+            if ti["state"] != "failed":
+                continue
+            path = f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{ti['task_id']}/logs/{ti['try_number']}"
+            response = self.request("GET", path, params={"map_index": ti["map_index"], "full_content": True})
+            records = response.json().get("content", []) if response.ok else [response.text]
+            report.append(f"--- log of {_ti_key(ti)}, try {ti['try_number']} ---")
+            report.extend(_log_line(record) for record in records[-lines:])
+        return "\n".join(report)
+
     def wait_task_state(self, dag_id: str, run_id: str, task_id: str, state: str, timeout: float) -> dict:
         def reached() -> dict | None:
             for ti in self.task_instances(dag_id, run_id):
@@ -106,6 +120,13 @@ class AirflowApi:
 
 def _ti_key(ti: dict) -> str:
     return ti["task_id"] if ti.get("map_index", -1) < 0 else f"{ti['task_id']}[{ti['map_index']}]"
+
+
+def _log_line(record: Any) -> str:
+    if not isinstance(record, dict):
+        return str(record)
+    extra = {key: value for key, value in record.items() if key not in ("timestamp", "event", "level", "logger")}
+    return f"{record.get('level', '')} {record.get('event', '')} {extra or ''}".rstrip()
 
 
 def wait_for(check: Callable[[], Any], timeout: float, what: str, last: Callable[[], Any] | None = None) -> Any:

@@ -140,7 +140,7 @@ def digits_endpoint(api) -> dict:
     api.unpause("digits_batch_scoring")
     run = api.trigger("digits_batch_scoring")
     run = api.wait_run("digits_batch_scoring", run["dag_run_id"], timeout=SETUP_TIMEOUT)
-    assert run["state"] == "success", api.task_states("digits_batch_scoring", run["dag_run_id"])
+    assert run["state"] == "success", api.failure_report("digits_batch_scoring", run["dag_run_id"])
     return api.xcom("digits_batch_scoring", run["dag_run_id"], "report_accuracy")
 
 

@@ -73,7 +73,7 @@ def test_changed_blobs_start_one_run_each_and_unchanged_blobs_none(watched_dag, 
 def finished_job(api, stack, run: dict) -> dict:
     """Wait for the run to succeed; return the emulator's record of its one scoring job."""
     finished = api.wait_run(DAG_ID, run["dag_run_id"], timeout=RUN_TIMEOUT)
-    assert finished["state"] == "success", api.task_states(DAG_ID, run["dag_run_id"])
+    assert finished["state"] == "success", api.failure_report(DAG_ID, run["dag_run_id"])
     job_name = api.xcom(DAG_ID, run["dag_run_id"], "score_image", map_index=0)["job_name"]
     (job,) = [job for job in stack.jobs("digits-batch") if job["name"] == job_name]
     assert job["status"] == "Completed"

@@ -30,7 +30,7 @@ def test_trigger_with_conf_scores_into_the_given_folder(api, stack, digits_endpo
 
     finished = api.wait_run(DAG_ID, run["dag_run_id"], timeout=180)
 
-    assert finished["state"] == "success", api.task_states(DAG_ID, run["dag_run_id"])
+    assert finished["state"] == "success", api.failure_report(DAG_ID, run["dag_run_id"])
     result = api.xcom(DAG_ID, run["dag_run_id"], "score")
     assert result["output_uri"] == conf["output_path"]
     rows = stack.container.download_blob("e2e/rest-api/out/predictions.csv").readall().decode().split("\n")

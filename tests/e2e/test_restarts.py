@@ -52,7 +52,7 @@ def trigger_log(airflow, run_id: str, triggerer_id: int) -> str:
 
 def assert_one_completed_job(api, stack, endpoint: str, run_id: str, inputs: str) -> None:
     finished = api.wait_run(DAG_ID, run_id, timeout=RUN_TIMEOUT)
-    assert finished["state"] == "success", api.task_states(DAG_ID, run_id)
+    assert finished["state"] == "success", api.failure_report(DAG_ID, run_id)
     (job,) = jobs_for(stack, endpoint, inputs)
     assert job["status"] == "Completed"
     assert job["progress"]["done"] == 2
@@ -115,3 +115,4 @@ def test_marking_the_deferred_task_failed_cancels_its_job(api, airflow, postgres
     )
     assert job["status"] == "Canceled"
     assert api.run(DAG_ID, run_id)["state"] == "failed"
+    assert "--- log of score, try 1 ---" in api.failure_report(DAG_ID, run_id)  # what failed runs report
