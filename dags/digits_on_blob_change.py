@@ -16,6 +16,7 @@ Needs the endpoint from ``digits_batch_scoring``.
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from airflow.sdk import Asset, AssetWatcher, Param, dag, task
 from digits.storage import CONTAINER, WATCH_POLL_INTERVAL
@@ -81,8 +82,15 @@ def digits_on_blob_change():
             for blob in blobs
         ]
 
+    # Retries are safe (a retry attaches to the job of its change) and needed: a one-image job ends within
+    # seconds, and Airflow 3.3 can fail a deferred task whose trigger fires that soon (apache/airflow#72716).
     score = AzureMLInvokeBatchEndpointOperator.partial(
-        task_id="score_image", endpoint_name="digits-batch", poll_interval=2, timeout=600
+        task_id="score_image",
+        endpoint_name="digits-batch",
+        poll_interval=2,
+        timeout=600,
+        retries=2,
+        retry_delay=timedelta(seconds=10),
     ).expand_kwargs(changed_images())
 
     @task

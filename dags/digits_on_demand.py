@@ -10,6 +10,8 @@ untouched after ``digits_batch_scoring``; from the CLI: ``airflow dags test digi
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from airflow.sdk import Param, dag
 
 from airflow_batchml.operators.batch_scoring import AzureMLInvokeBatchEndpointOperator
@@ -64,6 +66,10 @@ def digits_on_demand():
         },
         poll_interval=2,
         timeout=1800,
+        # A retry attaches to the job it started; a small job can end within seconds, and Airflow 3.3 can
+        # fail a deferred task whose trigger fires that soon (apache/airflow#72716).
+        retries=2,
+        retry_delay=timedelta(seconds=10),
     )
 
 
