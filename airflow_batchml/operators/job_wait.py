@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 from airflow_batchml.exceptions import AzureMLConfigurationError, AzureMLJobError
 from airflow_batchml.hooks.job_status import AzureMLJobStatus
 from airflow_batchml.links import JOB_XCOM_KEY, persist_job_link, studio_job_url
-from airflow_batchml.triggers.job import AzureMLJobTrigger
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -99,6 +98,9 @@ class AzureMLJobWaitMixin:
         if job["status"] in AzureMLJobStatus.TERMINAL_STATUSES:
             return self._finished(job, carry)
         if self.deferrable:
+            # Imported here: the trigger brings the async hook, which DAG parsing never needs.
+            from airflow_batchml.triggers.job import AzureMLJobTrigger
+
             # From here the trigger owns the wait (and the cancel on a user kill): a SIGTERM that reaches this
             # process while it hands over (say, the executor shutting down) must not cancel the job.
             self.waits_in_trigger = True
