@@ -33,6 +33,13 @@ false; callers skip the write.
 
 **Deletions** cannot be derived from a watermark (an absent name leaves no trace), so reporting them is
 opt-in (``track_deletions``) and then the state also keeps every name: that is the price of the feature.
+
+**Same bytes written again.** Every write gives a blob a new etag, so by default an overwrite with
+identical content is a modification (as for Azure ML SDK v1 schedules and Event Grid's ``BlobCreated``).
+With ``ignore_same_content`` a new version whose ``Content-MD5`` equals the one remembered for its name is
+not a change; the state then keeps every blob's MD5, the price of that feature. Blobs stored without an
+MD5 (storage computes it for single-shot uploads, not for block lists unless the client sets it) are
+compared by etag as before.
 """
 
 from __future__ import annotations
@@ -63,6 +70,7 @@ class BlobEntry:
     size: int
     creation_time: datetime | None = None
     is_folder: bool = False
+    content_md5: str | None = None
 
 
 @dataclass(frozen=True)
@@ -153,7 +161,7 @@ def compile_glob(pattern: str) -> re.Pattern[str]:
 
 def initial_state(since: datetime) -> dict[str, Any]:
     """A state under which every blob version modified at or after ``since`` is a change."""
-    return _state(_second(since), {}, None)
+    return _state(_second(since), {})
 
 
 def detect_changes(
@@ -164,6 +172,7 @@ def detect_changes(
     settle_seconds: float = DEFAULT_SETTLE_SECONDS,
     include_existing: bool = False,
     track_deletions: bool = False,
+    ignore_same_content: bool = False,
 ) -> ChangeSet:
     """Diff a folder listing (already filtered by :class:`BlobFolder`) against the saved state.
 
@@ -172,27 +181,35 @@ def detect_changes(
     :param include_existing: With no saved state, report every listed blob as added; otherwise the first
         listing is only a baseline.
     :param track_deletions: Report names that disappeared (the state then keeps every name).
+    :param ignore_same_content: A new version with the remembered Content-MD5 is no change (the state
+        then keeps every blob's MD5).
     """
     entries = list(entries)
     check_state(state)
+    options = {"names": track_deletions, "md5": ignore_same_content}
     if state is None:
-        new = _next_state(entries, None, listed_at, settle_seconds, track_deletions)
+        new = _next_state(entries, None, listed_at, settle_seconds, options)
         added = sorted(entries, key=_BY_NAME) if include_existing else []
         return ChangeSet(added, [], [], new, True)
     watermark = _parse_time(state["watermark"])
     known: dict[str, str] = state["etags"]
-    added, modified = [], []
+    known_md5: dict[str, str] = state.get("md5", {}) if ignore_same_content else {}
+    added, modified, rewritten = [], [], False
     for entry in entries:
         if (watermark is not None and entry.last_modified < watermark) or known.get(entry.name) == entry.etag:
+            continue
+        if entry.content_md5 is not None and known_md5.get(entry.name) == entry.content_md5:
+            rewritten = True  # the same bytes again: no change, but the new etag must be remembered
             continue
         existed = entry.name in known or (
             watermark is not None and entry.creation_time is not None and entry.creation_time < watermark
         )
         (modified if existed else added).append(entry)
     deleted = _deleted(entries, state) if track_deletions else []
-    if not (added or modified or deleted) and (not track_deletions or "names" in state):
+    complete = all(key in state for key, wanted in options.items() if wanted)
+    if not (added or modified or deleted or rewritten) and complete:
         return ChangeSet([], [], [], state, False)
-    new = _next_state(entries, watermark, listed_at, settle_seconds, track_deletions)
+    new = _next_state(entries, watermark, listed_at, settle_seconds, options)
     return ChangeSet(sorted(added, key=_BY_NAME), sorted(modified, key=_BY_NAME), deleted, new, True)
 
 
@@ -233,13 +250,18 @@ def describe(
 
 
 def _next_state(
-    entries: list[BlobEntry], watermark: datetime | None, listed_at: datetime, settle: float, names: bool
+    entries: list[BlobEntry], watermark: datetime | None, listed_at: datetime, settle: float, options: dict[str, bool]
 ) -> dict[str, Any]:
-    """Advance W to the settled listing start (never back) and keep the etags of blobs at or after it."""
+    """Advance W to the settled listing start (never back) and keep the etags of blobs at or after it
+    (plus every name and every MD5 when the options that need them are on)."""
     settled = _second(listed_at - timedelta(seconds=settle))
     new_mark = settled if watermark is None else max(watermark, settled)
-    etags = {e.name: e.etag for e in entries if e.last_modified >= new_mark}
-    return _state(new_mark, etags, sorted(e.name for e in entries) if names else None)
+    state = _state(new_mark, {e.name: e.etag for e in entries if e.last_modified >= new_mark})
+    if options["names"]:
+        state["names"] = sorted(e.name for e in entries)
+    if options["md5"]:
+        state["md5"] = {e.name: e.content_md5 for e in entries if e.content_md5 is not None}
+    return state
 
 
 def _deleted(entries: list[BlobEntry], state: dict[str, Any]) -> list[str]:
@@ -247,11 +269,8 @@ def _deleted(entries: list[BlobEntry], state: dict[str, Any]) -> list[str]:
     return sorted(name for name in state.get("names", ()) if name not in current)
 
 
-def _state(watermark: datetime | None, etags: dict[str, str], names: list[str] | None) -> dict[str, Any]:
-    state: dict[str, Any] = {"v": STATE_VERSION, "watermark": _format_time(watermark), "etags": etags}
-    if names is not None:
-        state["names"] = names
-    return state
+def _state(watermark: datetime | None, etags: dict[str, str]) -> dict[str, Any]:
+    return {"v": STATE_VERSION, "watermark": _format_time(watermark), "etags": etags}
 
 
 def _second(moment: datetime) -> datetime:

@@ -6,7 +6,8 @@ triggerer, no DAG run needed to poll). Each change becomes an asset event and st
 task reads the changed blobs from ``triggering_asset_events`` and the scoring task is mapped over them,
 one ``uri_file`` input per blob version. Job names come from ``change_job_name`` (container, blob name,
 etag), so an event the trigger delivers twice attaches to the job of the first delivery instead of
-scoring the blob again.
+scoring the blob again; an image uploaded again with the same bytes is no change at all
+(``ignore_same_content``: the watcher compares Content-MD5s).
 
 Triggered by hand (no asset event), it scores the blob records given in the ``blobs`` param: the
 payload's own shape (``container``, ``name``, ``etag``), so a change can be replayed from the UI.
@@ -39,6 +40,7 @@ incoming_digits = Asset(
                 container_name=CONTAINER,
                 prefix=FOLDER,
                 glob="*.png",
+                ignore_same_content=True,  # an image uploaded again unchanged is not scored again
                 poll_interval=WATCH_POLL_INTERVAL,
                 datastore="workspaceblobstore",
                 job_name_prefix=JOB_PREFIX,

@@ -49,6 +49,8 @@ class WasbBlobChangeSensor(BaseSensorOperator):
     :param recursive: Include blobs in sub-folders.
     :param glob: Only blobs whose folder-relative name matches, e.g. ``"*.csv"``. (templated)
     :param include_existing: With no successful run yet, report every blob already in the folder.
+    :param ignore_same_content: A blob written again with the same bytes (same Content-MD5) is no change
+        (the saved state then holds every blob's MD5).
     :param settle_seconds: Storage clock tolerance (see ``airflow_batchml.changes``).
     :param datastore: Azure ML datastore of this container; records then carry ``azureml://`` URIs.
     :param job_name_prefix: Readable start of the records' job names; ``<dag_id>-<task_id>`` when None.
@@ -67,6 +69,7 @@ class WasbBlobChangeSensor(BaseSensorOperator):
         recursive: bool = False,
         glob: str | None = None,
         include_existing: bool = False,
+        ignore_same_content: bool = False,
         settle_seconds: float = DEFAULT_SETTLE_SECONDS,
         datastore: str | None = None,
         job_name_prefix: str | None = None,
@@ -80,6 +83,7 @@ class WasbBlobChangeSensor(BaseSensorOperator):
         self.recursive = recursive
         self.glob = glob
         self.include_existing = include_existing
+        self.ignore_same_content = ignore_same_content
         self.settle_seconds = settle_seconds
         self.datastore = datastore
         self.job_name_prefix = job_name_prefix
@@ -142,6 +146,7 @@ class WasbBlobChangeSensor(BaseSensorOperator):
             glob=self.glob,
             poll_interval=self.poke_interval,
             include_existing=self.include_existing,
+            ignore_same_content=self.ignore_same_content,
             settle_seconds=self.settle_seconds,
             datastore=self.datastore,
             job_name_prefix=self.job_name_prefix or f"{self.dag_id}-{self.task_id}",

@@ -38,6 +38,7 @@ misconfigured watcher neither spins nor floods the asset with events.
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import inspect
 import json
@@ -88,6 +89,8 @@ class WasbBlobChangeTrigger(BaseEventTrigger):
     :param event_per_blob: One event per changed blob instead of one per poll.
     :param include_existing: Report the blobs already there on the very first poll (default: baseline).
     :param track_deletions: Also report deleted names (the state then holds every name).
+    :param ignore_same_content: A blob written again with the same bytes (same Content-MD5) is no change
+        (the state then holds every blob's MD5).
     :param settle_seconds: Storage clock tolerance kept behind the listing start (see ``changes``).
     :param datastore: Azure ML datastore of this container; records then carry ``azureml://`` URIs.
     :param job_name_prefix: Readable start of the deterministic job names in the records.
@@ -109,6 +112,7 @@ class WasbBlobChangeTrigger(BaseEventTrigger):
         event_per_blob: bool = False,
         include_existing: bool = False,
         track_deletions: bool = False,
+        ignore_same_content: bool = False,
         settle_seconds: float = DEFAULT_SETTLE_SECONDS,
         datastore: str | None = None,
         job_name_prefix: str = "blob-change",
@@ -128,6 +132,7 @@ class WasbBlobChangeTrigger(BaseEventTrigger):
         self.event_per_blob = event_per_blob
         self.include_existing = include_existing
         self.track_deletions = track_deletions
+        self.ignore_same_content = ignore_same_content
         self.settle_seconds = settle_seconds
         self.datastore = datastore
         self.job_name_prefix = job_name_prefix
@@ -148,6 +153,8 @@ class WasbBlobChangeTrigger(BaseEventTrigger):
     def state_key(self) -> str:
         """Asset-store key: the folder and the options that change what counts, hashed to stay short."""
         options = [self.container_name, self.folder.prefix, self.recursive, self.glob, self.track_deletions]
+        if self.ignore_same_content:  # appended only when on: existing watchers keep their key and state
+            options.append("ignore_same_content")
         digest = hashlib.sha256(json.dumps(options).encode()).hexdigest()[:16]
         return f"wasb_blob_changes/{self.container_name}/{digest}"
 
@@ -209,6 +216,7 @@ class WasbBlobChangeTrigger(BaseEventTrigger):
             settle_seconds=self.settle_seconds,
             include_existing=self.include_existing,
             track_deletions=self.track_deletions,
+            ignore_same_content=self.ignore_same_content,
         )
         return changes, client.url
 
@@ -329,6 +337,7 @@ def _entry(item: Any) -> BlobEntry | None:
     if etag is None:
         return None
     metadata = item.metadata or {}
+    md5 = getattr(item.content_settings, "content_md5", None) if item.content_settings else None
     return BlobEntry(
         name=item.name,
         etag=etag,
@@ -336,6 +345,7 @@ def _entry(item: Any) -> BlobEntry | None:
         size=item.size or 0,
         creation_time=item.creation_time,
         is_folder=str(metadata.get("hdi_isfolder", "")).lower() == "true",
+        content_md5=base64.b64encode(bytes(md5)).decode() if md5 else None,
     )
 
 

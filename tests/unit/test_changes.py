@@ -179,6 +179,41 @@ def test_deletions_are_reported_only_when_tracked():
     assert untracked.deleted == [] and not untracked.state_changed
 
 
+def written(name: str, etag: str, md5: str | None, at: float) -> BlobEntry:
+    return BlobEntry(name, etag, T0 + timedelta(seconds=at), 10, creation_time=T0, content_md5=md5)
+
+
+def test_same_bytes_written_again_are_a_change_by_default_and_none_when_ignored():
+    first = [written("in/a", "e1", "md5-A", at=0)]
+    again = [written("in/a", "e2", "md5-A", at=150)]
+    assert [e.etag for e in poll(again, poll(first, None, at=100).state, at=200).modified] == ["e2"]
+
+    baseline = poll(first, None, at=100, ignore_same_content=True)
+    assert baseline.state["md5"] == {"in/a": "md5-A"}
+    rewrite = poll(again, baseline.state, at=200, ignore_same_content=True)
+    assert rewrite.changed == [] and rewrite.state_changed  # the new etag is remembered...
+    quiet = poll(again, rewrite.state, at=201, ignore_same_content=True)
+    assert quiet.changed == [] and not quiet.state_changed  # ...so the next poll has nothing to write
+
+    edited = [written("in/a", "e3", "md5-B", at=250)]
+    edit = poll(edited, quiet.state, at=300, ignore_same_content=True)
+    assert [e.etag for e in edit.modified] == ["e3"] and edit.state["md5"] == {"in/a": "md5-B"}
+    assert poll([written("in/a", "e4", "md5-A", at=350)], edit.state, at=400, ignore_same_content=True).modified
+
+
+def test_blobs_without_an_md5_are_compared_by_etag():
+    baseline = poll([written("in/big", "e1", None, at=0)], None, at=100, ignore_same_content=True)
+    assert baseline.state["md5"] == {}
+    changes = poll([written("in/big", "e2", None, at=150)], baseline.state, at=200, ignore_same_content=True)
+    assert [e.etag for e in changes.modified] == ["e2"]
+
+
+def test_turning_content_comparison_on_rewrites_a_state_without_md5s_once():
+    state = poll([written("in/a", "e1", "md5-A", at=0)], None, at=100).state
+    upgraded = poll([written("in/a", "e1", "md5-A", at=0)], state, at=200, ignore_same_content=True)
+    assert upgraded.changed == [] and upgraded.state_changed and upgraded.state["md5"] == {"in/a": "md5-A"}
+
+
 @pytest.mark.parametrize("bad", [{"v": 99, "etags": {}}, {"watermark": None}, "text"])
 def test_unreadable_state_is_refused(bad):
     with pytest.raises(AzureMLConfigurationError, match="state"):

@@ -89,6 +89,26 @@ async def test_modified_blob_is_reported_with_its_new_etag(container, wasb_conn)
     assert record["change"] == "modified"
 
 
+@pytest.mark.parametrize("ignore_same_content", [False, True])
+async def test_same_bytes_written_again_count_only_without_content_comparison(
+    container, wasb_conn, ignore_same_content
+):
+    """Azurite stores a Content-MD5 for single-shot uploads, as Azure does; the rewrite is followed by a
+    real change, so the event after it shows whether the rewrite counted (no waiting for a non-event)."""
+    await upload(container, "in/a.csv", b"same")
+    store = MemoryAssetStore()
+    trigger = make_trigger(container, wasb_conn, store, ignore_same_content=ignore_same_content)
+    await baseline(trigger, store)
+    await upload(container, "in/a.csv", b"same")
+    await upload(container, "in/b.csv", b"new")
+    events = trigger.run()
+    try:
+        event = await next_event(events)
+    finally:
+        await events.aclose()
+    assert names(event) == (["in/b.csv"] if ignore_same_content else ["in/a.csv", "in/b.csv"])
+
+
 @pytest.mark.parametrize("recursive", [False, True])
 async def test_subfolder_blob_is_ignored_unless_recursive(container, wasb_conn, recursive):
     store = MemoryAssetStore()

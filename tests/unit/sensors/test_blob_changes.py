@@ -64,7 +64,7 @@ def test_first_run_counts_changes_from_when_the_task_started():
 
 
 def test_nothing_new_defers_with_the_state_and_a_trigger_that_returns_it(monkeypatch):
-    task = sensor(deferrable=True, poke_interval=7)
+    task = sensor(deferrable=True, poke_interval=7, ignore_same_content=True)
     ti = FakeTI(previous_run="run-1", xcoms={("wait", STATE_XCOM_KEY, "run-1"): SAVED})
 
     async def nothing():
@@ -76,6 +76,7 @@ def test_nothing_new_defers_with_the_state_and_a_trigger_that_returns_it(monkeyp
     trigger = deferred.value.trigger
     assert isinstance(trigger, WasbBlobChangeTrigger)
     assert trigger.state == SAVED and trigger.emit_state and trigger.poll_interval == 7
+    assert trigger.ignore_same_content
     assert deferred.value.method_name == "execute_complete"
     assert ti.pushed == {}
 

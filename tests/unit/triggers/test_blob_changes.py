@@ -87,6 +87,8 @@ def test_bad_arguments_fail_at_construction(kwargs, field):
 def test_state_key_separates_folders_and_options():
     assert make().state_key != make(recursive=True).state_key != make(prefix="out").state_key
     assert make(prefix="in").state_key == make(prefix="/in/").state_key
+    assert make(ignore_same_content=True).state_key != make().state_key
+    assert make(ignore_same_content=True).serialize()[1]["ignore_same_content"] is True
 
 
 async def test_one_event_per_poll_then_state_saved_at_the_next_cycle():
