@@ -36,8 +36,10 @@ class JobStatus(EngineJobStatus):
     TRANSITIONS: dict[str, frozenset[str]] = {
         EngineJobStatus.NOT_STARTED: _ENDS | {EngineJobStatus.QUEUED, EngineJobStatus.RUNNING},
         EngineJobStatus.QUEUED: _ENDS | {EngineJobStatus.RUNNING},
-        EngineJobStatus.RUNNING: _ENDS | {EngineJobStatus.FINALIZING, EngineJobStatus.COMPLETED},
-        EngineJobStatus.FINALIZING: _ENDS | {EngineJobStatus.COMPLETED},
+        # Back to Queued only when a restart of the emulator makes a running job start over.
+        EngineJobStatus.RUNNING: _ENDS
+        | {EngineJobStatus.FINALIZING, EngineJobStatus.COMPLETED, EngineJobStatus.QUEUED},
+        EngineJobStatus.FINALIZING: _ENDS | {EngineJobStatus.COMPLETED, EngineJobStatus.QUEUED},
         CANCEL_REQUESTED: frozenset(EngineJobStatus.TERMINAL_STATUSES),
         **{status: frozenset() for status in EngineJobStatus.TERMINAL_STATUSES},
     }

@@ -192,18 +192,22 @@ def _check_output_uri(uri: str, label: str) -> None:
 
 
 def recover_jobs(ctx: EmulatorContext) -> None:
-    """After a restart: re-submit waiting jobs; resume running ones if the engine can, else fail them."""
+    """After a restart: re-submit waiting jobs, and run the running ones again from their first mini-batch.
+
+    A job's workers end with the emulator, so what they had scored is gone; the job starts over under
+    the same name (Azure ML would have carried on: either way the client sees one job that completes).
+    A cancel requested before the restart is honoured.
+    """
     for job in ctx.store.jobs_with_status(JobStatus.WAITING_STATUSES):
         log.info("Re-submitting job %s after restart", job.name)
         submit(ctx, job)
-    resume = getattr(ctx.engine, "resume", None)
     for job in ctx.store.jobs_with_status(JobStatus.IN_FLIGHT_STATUSES):
         if job.status == JobStatus.CANCEL_REQUESTED:
             ctx.store.set_status(job.name, JobStatus.CANCELED)
-        elif resume is not None:
-            resume(BatchJobSpec.from_dict(job.spec))
-        else:
-            ctx.store.set_status(job.name, JobStatus.FAILED, RESTART_ERROR)
+            continue
+        log.info("Running job %s again after restart", job.name)
+        ctx.store.append_log(job.name, f"{RESTART_NOTE}\n")
+        submit(ctx, job)
 
 
-RESTART_ERROR = {"code": "EmulatorRestarted", "message": "emulator restarted while the job was running"}
+RESTART_NOTE = "The emulator restarted while this job was running; the job runs again from its first mini-batch."

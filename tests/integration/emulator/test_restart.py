@@ -1,7 +1,7 @@
 """Stopping and restarting the emulator on the same state dir loses nothing.
 
-Resources and finished jobs are still there; a job that was running when the emulator stopped is
-reported Failed with a message saying why (the engine cannot resume a job), never silently lost.
+Resources and finished jobs are still there; a job that was running when the emulator stopped runs
+again from its first mini-batch under the same name (its log says why) and completes, never lost.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import uuid
 
 import pytest
 
+from airflow_batchml.emulator.handlers.job_specs import RESTART_NOTE
 from tests.integration.emulator.conftest import (
     DATA,
     ENDPOINT,
@@ -25,13 +26,14 @@ pytestmark = pytest.mark.integration
 SLOW_ENDPOINT = "slow-batch"
 
 
-def test_restart_keeps_resources_and_fails_the_running_job(ml_client, workspace, emulator, azurite):
+def test_restart_keeps_resources_and_runs_the_running_job_again(ml_client, workspace, emulator, azurite):
     from azure.ai.ml import Input
     from azure.ai.ml.entities import BatchEndpoint
 
     ml_client.batch_endpoints.begin_create_or_update(BatchEndpoint(name=SLOW_ENDPOINT)).result()
     slow = load_deployment(ml_client, "deployment.yml", workspace.model_uri, upload_folder(azurite, DATA / "slow_code"))
     slow.name, slow.endpoint_name = "slow", SLOW_ENDPOINT
+    slow.environment_variables = {"SLOW_SECONDS": "8"}  # the restart lands inside it; the re-run takes as long
     create_deployment(ml_client, slow)
     uri = upload_inputs(azurite, "inputs/slow", {"a.txt": "a"})
     name = f"slow-{uuid.uuid4().hex[:8]}"
@@ -50,9 +52,11 @@ def test_restart_keeps_resources_and_fails_the_running_job(ml_client, workspace,
     assert emulator.last_exit_code == 0
     assert emulator.token == token
     assert emulator.request("GET", "/_emulator/jobs").json()["count"] == jobs_before
-    record = wait_for_status(emulator, name, {"Failed"})
-    assert record["error"]["message"] == "emulator restarted while the job was running"
-    assert ml_client.jobs.get(name).status == "Failed"
+    record = wait_for_status(emulator, name, {"Completed"})
+    statuses = [entry["status"] for entry in record["history"]]
+    assert statuses.count("Running") == 2 and statuses[-1] == "Completed"  # started over, under the same name
+    assert RESTART_NOTE in record["log"]
+    assert ml_client.jobs.get(name).status == "Completed"
     assert ml_client.batch_endpoints.get(ENDPOINT).defaults.deployment_name == "digits-logreg"
     assert {d.name for d in ml_client.batch_deployments.list(ENDPOINT)} >= {"digits-logreg", "digits-forest"}
     assert ml_client.compute.get("batch-cluster").name == "batch-cluster"

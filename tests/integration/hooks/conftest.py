@@ -45,12 +45,15 @@ def wasb(airflow_connections):
     return WasbHook(wasb_conn_id="wasb_default")
 
 
-def wait_for_job(hook: AzureMLHook, job_name: str, deadline: float = JOB_DEADLINE) -> dict:
-    """Poll until the job is terminal (bounded); returns the hook's job dict."""
+def wait_for_job(
+    hook: AzureMLHook, job_name: str, deadline: float = JOB_DEADLINE, statuses: frozenset | set | None = None
+) -> dict:
+    """Poll until the job is in ``statuses`` (default: terminal; bounded); returns the hook's job dict."""
     end = time.monotonic() + deadline
+    statuses = statuses or AzureMLJobStatus.TERMINAL_STATUSES
     while True:
         job = hook.get_job(job_name)
-        if job["status"] in AzureMLJobStatus.TERMINAL_STATUSES:
+        if job["status"] in statuses:
             return job
         if time.monotonic() > end:
             raise AssertionError(f"job {job_name} still {job['status']} after {deadline} s")

@@ -1,7 +1,9 @@
-"""A scoring script that takes long enough for the restart test to stop the emulator mid-job."""
+"""A scoring script that takes long enough for the restart test to stop the emulator mid-job
+(``SLOW_SECONDS`` per mini-batch, from the deployment's environment variables)."""
 
 from __future__ import annotations
 
+import os
 import time
 
 
@@ -10,5 +12,5 @@ def init():
 
 
 def run(mini_batch):
-    time.sleep(30)
+    time.sleep(float(os.environ.get("SLOW_SECONDS", "30")))
     return [str(path) for path in mini_batch]
