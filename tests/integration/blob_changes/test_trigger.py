@@ -46,6 +46,15 @@ async def until(condition, timeout: float = 30.0) -> None:
     await asyncio.wait_for(wait(), timeout)
 
 
+async def first_event(trigger: WasbBlobChangeTrigger) -> dict:
+    """Run the trigger's generator until its first event, then close it (as the triggerer would)."""
+    events = trigger.run()
+    try:
+        return await next_event(events)
+    finally:
+        await events.aclose()
+
+
 def names(event: dict) -> list[str]:
     return [blob["name"] for blob in event["blobs"]]
 
@@ -56,11 +65,7 @@ async def test_added_blob_is_reported_with_input_uri_and_job_name(container, was
     trigger = make_trigger(container, wasb_conn, store, job_name_prefix="score")
     await baseline(trigger, store)
     await upload(container, "in/new.csv")
-    events = trigger.run()
-    try:
-        event = await next_event(events)
-    finally:
-        await events.aclose()
+    event = await first_event(trigger)
     assert event["status"] == "changes" and event["container"] == container.container_name
     assert event["prefix"] == "in/"
     [record] = event["blobs"]
@@ -77,11 +82,7 @@ async def test_modified_blob_is_reported_with_its_new_etag(container, wasb_conn)
     await baseline(trigger, store)
     first = await anext(container.list_blobs(name_starts_with="in/a.csv"))
     await upload(container, "in/a.csv", b"two!")
-    events = trigger.run()
-    try:
-        event = await next_event(events)
-    finally:
-        await events.aclose()
+    event = await first_event(trigger)
     [record] = event["blobs"]
     assert record["name"] == "in/a.csv" and record["etag"] != first.etag and record["size"] == 4
     # Azurite resets creation time on overwrite, so an overwrite older than the settle window reads as
@@ -101,11 +102,7 @@ async def test_same_bytes_written_again_count_only_without_content_comparison(
     await baseline(trigger, store)
     await upload(container, "in/a.csv", b"same")
     await upload(container, "in/b.csv", b"new")
-    events = trigger.run()
-    try:
-        event = await next_event(events)
-    finally:
-        await events.aclose()
+    event = await first_event(trigger)
     assert names(event) == (["in/b.csv"] if ignore_same_content else ["in/a.csv", "in/b.csv"])
 
 
@@ -116,11 +113,7 @@ async def test_subfolder_blob_is_ignored_unless_recursive(container, wasb_conn, 
     await baseline(trigger, store)
     await upload(container, "in/sub/deep.csv")
     await upload(container, "in/top.csv")
-    events = trigger.run()
-    try:
-        event = await next_event(events)
-    finally:
-        await events.aclose()
+    event = await first_event(trigger)
     assert names(event) == (["in/sub/deep.csv", "in/top.csv"] if recursive else ["in/top.csv"])
 
 
@@ -131,11 +124,7 @@ async def test_glob_and_folder_markers(container, wasb_conn):
     await container.upload_blob("in/marker", b"", metadata={"hdi_isfolder": "true"})
     await upload(container, "in/skip.json")
     await upload(container, "in/take.csv")
-    events = trigger.run()
-    try:
-        assert names(await next_event(events)) == ["in/take.csv"]
-    finally:
-        await events.aclose()
+    assert names(await first_event(trigger)) == ["in/take.csv"]
 
 
 async def test_blob_written_while_listing_paginates_is_not_lost(container, wasb_conn, monkeypatch):
@@ -288,21 +277,13 @@ async def test_unknown_container_is_one_clear_error_event_without_spinning(azuri
 async def test_prefix_that_is_a_blob_is_an_error(container, wasb_conn):
     await upload(container, "in/file.csv")
     trigger = make_trigger(container, wasb_conn, MemoryAssetStore(), prefix="in/file.csv")
-    events = trigger.run()
-    try:
-        event = await next_event(events)
-    finally:
-        await events.aclose()
+    event = await first_event(trigger)
     assert event["status"] == "error" and event["message"].startswith("prefix:")
 
 
 async def test_missing_connection_is_an_error(container):
     trigger = make_trigger(container, "no_such_wasb_conn", MemoryAssetStore())
-    events = trigger.run()
-    try:
-        event = await next_event(events)
-    finally:
-        await events.aclose()
+    event = await first_event(trigger)
     assert event["status"] == "error" and "wasb_conn_id" in event["message"]
     assert "no_such_wasb_conn" in event["message"]
 
