@@ -137,15 +137,21 @@ async def test_state_starts_from_the_store_then_the_argument():
     assert calls == [stored]
 
 
-async def test_transient_errors_back_off_exponentially(monkeypatch):
-    delays = []
+@pytest.fixture
+def delays(monkeypatch) -> list[float]:
+    """The trigger's sleeps, recorded instead of slept (each yields to the loop once)."""
+    recorded: list[float] = []
     real_sleep = asyncio.sleep
 
     async def recording_sleep(seconds):
-        delays.append(seconds)
+        recorded.append(seconds)
         await real_sleep(0)
 
     monkeypatch.setattr("airflow_batchml.triggers.blob_changes.asyncio.sleep", recording_sleep)
+    return recorded
+
+
+async def test_transient_errors_back_off_exponentially(delays):
     trigger = make(retry_delay=1, max_retry_delay=4)
     scripted(trigger, [BlobListingTransientError("down")] * 5 + [change("in/a")])
     events = trigger.run()
@@ -155,15 +161,7 @@ async def test_transient_errors_back_off_exponentially(monkeypatch):
     assert event["status"] == "changes"
 
 
-async def test_permanent_error_is_reported_once_and_rechecked_slowly(monkeypatch):
-    delays = []
-    real_sleep = asyncio.sleep
-
-    async def recording_sleep(seconds):
-        delays.append(seconds)
-        await real_sleep(0)
-
-    monkeypatch.setattr("airflow_batchml.triggers.blob_changes.asyncio.sleep", recording_sleep)
+async def test_permanent_error_is_reported_once_and_rechecked_slowly(delays):
     trigger = make(max_retry_delay=60)
     error = AzureMLConfigurationError("container_name", "container 'landing' does not exist")
     scripted(trigger, [error, error, error, change("in/a")])
