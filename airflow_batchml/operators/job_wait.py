@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import time
 from datetime import timedelta
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow_batchml.exceptions import AzureMLConfigurationError, AzureMLJobError
 from airflow_batchml.hooks.job_status import AzureMLJobStatus
 from airflow_batchml.links import JOB_XCOM_KEY, persist_job_link, studio_job_url
+from airflow_batchml.operators.base import AzureMLHookMixin
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
-
-    from airflow_batchml.hooks.azure_ml import AzureMLHook
 
 
 def seconds(value: float | timedelta | None, field: str) -> float | None:
@@ -40,10 +38,9 @@ def carried_from_xcom(context: Context) -> dict[str, Any]:
     return {key: item for key, item in value.items() if key not in ("job_name", "studio_url")}
 
 
-class AzureMLJobWaitMixin:
+class AzureMLJobWaitMixin(AzureMLHookMixin):
     """Wait on ``job_name`` in the worker (poll) or the triggerer (defer); needs the attributes below."""
 
-    azure_ml_conn_id: str
     wait_for_completion: bool
     poll_interval: float
     job_timeout: float | None
@@ -74,12 +71,6 @@ class AzureMLJobWaitMixin:
         self.cancel_on_kill = cancel_on_kill
         self.azure_ml_conn_id = azure_ml_conn_id
         self.waits_in_trigger = False
-
-    @cached_property
-    def hook(self) -> AzureMLHook:
-        from airflow_batchml.hooks.azure_ml import AzureMLHook  # not at parse time: only tasks that run need it
-
-        return AzureMLHook(azure_ml_conn_id=self.azure_ml_conn_id)
 
     def publish_job(self, context: Context, job_name: str, carry: dict[str, Any] | None = None) -> None:
         """Remember the job (for on_kill), offer its studio link at once, and keep ``carry`` for the resume."""

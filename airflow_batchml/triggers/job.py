@@ -99,8 +99,9 @@ class AzureMLJobTrigger(BaseTrigger):
         """Poll until a terminal status, the deadline, or too many transient errors in a row.
 
         The first read waits one interval: the operator read the status just before deferring, and firing
-        at once would race Airflow's own bookkeeping of the deferral (the scheduler has been seen to fail
-        a task whose trigger fired before it processed the executor's report that the task deferred).
+        at once widens an Airflow 3.3 race (apache/airflow#72716: the scheduler can fail a resumed task
+        when it reads the deferring process's exit after the trigger fired). Waiting narrows it, it cannot
+        close it; task retries, which attach to the same job, are what make a task survive it.
         """
         last_status, errors = None, 0
         while True:
