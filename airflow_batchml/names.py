@@ -11,6 +11,10 @@ import re
 
 from airflow_batchml.exceptions import AzureMLConfigurationError
 
+_LONG_NAME = (
+    re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,254}"),
+    "1-255 characters: letters, digits, hyphens and underscores, starting with a letter or digit",
+)
 _RULES: dict[str, tuple[re.Pattern[str], str]] = {
     "endpoint": (
         re.compile(r"[A-Za-z][A-Za-z0-9-]{1,30}[A-Za-z0-9]"),
@@ -24,18 +28,9 @@ _RULES: dict[str, tuple[re.Pattern[str], str]] = {
         re.compile(r"[A-Za-z][A-Za-z0-9-]{0,14}[A-Za-z0-9]"),
         "2-16 characters: letters, digits and hyphens, starting with a letter",
     ),
-    "job": (
-        re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,254}"),
-        "1-255 characters: letters, digits, hyphens and underscores, starting with a letter or digit",
-    ),
-    "schedule": (
-        re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,254}"),
-        "1-255 characters: letters, digits, hyphens and underscores, starting with a letter or digit",
-    ),
-    "experiment": (
-        re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,254}"),
-        "1-255 characters: letters, digits, hyphens and underscores, starting with a letter or digit",
-    ),
+    "job": _LONG_NAME,
+    "schedule": _LONG_NAME,
+    "experiment": _LONG_NAME,
 }
 
 

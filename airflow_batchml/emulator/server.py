@@ -24,16 +24,13 @@ import uvicorn
 from airflow_batchml.emulator.app import create_app
 from airflow_batchml.emulator.handlers.common import EmulatorContext, StorageAccount
 from airflow_batchml.emulator.handlers.job_specs import recover_jobs
+from airflow_batchml.emulator.stack import azurite_connection_string
 from airflow_batchml.emulator.state import EngineReporter, StateStore
 from airflow_batchml.emulator.tls import ensure_certificate
 
 log = logging.getLogger(__name__)
 
-AZURITE_CONNECTION_STRING = (
-    "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"
-    "AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;"
-    "BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;"
-)
+AZURITE_CONNECTION_STRING = azurite_connection_string(10000)
 DATASTORES = {"workspaceblobstore": "azureml-blobstore"}
 _STARTUP_TIMEOUT = 30.0
 # Idle keep-alive TLS connections of clients would otherwise hold the shutdown for the 30 s SSL timeout.

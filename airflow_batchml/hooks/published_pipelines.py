@@ -16,10 +16,10 @@ from urllib.parse import urlparse
 from airflow_batchml.exceptions import AzureMLConfigurationError, AzureMLRemoteError
 from airflow_batchml.hooks.clouds import CLOUDS
 from airflow_batchml.hooks.credentials import get_credential
+from airflow_batchml.names import check_name
 from airflow_batchml.redaction import redact
 
 _DATASTORE_URI = re.compile(r"azureml://datastores/(?P<store>[^/]+)/paths/(?P<path>.+)")
-_EXPERIMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,254}")
 
 
 class PublishedPipelineOperations:
@@ -73,8 +73,7 @@ def pipeline_run_body(
     """Validate the arguments and build the REST body; every error names the argument."""
     if urlparse(str(rest_endpoint)).scheme != "https":
         raise AzureMLConfigurationError("rest_endpoint", f"{rest_endpoint!r} is not an https URL")
-    if not isinstance(experiment_name, str) or not _EXPERIMENT.fullmatch(experiment_name):
-        raise AzureMLConfigurationError("experiment_name", f"{experiment_name!r}: letters, digits, - and _ only")
+    check_name("experiment", experiment_name, "experiment_name")
     parameters = dict(parameter_assignments or {})
     for key, value in parameters.items():
         if not isinstance(value, (str, int, float, bool)):

@@ -137,7 +137,7 @@ class AzureMLInvokeBatchEndpointOperator(AzureMLJobWaitMixin, BaseOperator):
             raise AzureMLConfigurationError("inputs", "at least one input is required")
         for key, value in inputs.items():
             BatchInput.parse(value, f"inputs.{key}")
-        return {key: value for key, value in inputs.items()}
+        return dict(inputs)
 
     def job_result(self, job: dict[str, Any]) -> dict[str, Any]:
         return {

@@ -47,7 +47,7 @@ class AzureMLJobWaitMixin(AzureMLHookMixin):
     deferrable: bool
     cancel_on_kill: bool
     cancel_on_timeout: bool
-    waits_in_trigger: bool
+    waits_in_trigger: bool = False  # set when the wait is handed to the trigger
     job_name: str | None
     log: Any
 
@@ -70,7 +70,6 @@ class AzureMLJobWaitMixin(AzureMLHookMixin):
         self.cancel_on_timeout = cancel_on_timeout
         self.cancel_on_kill = cancel_on_kill
         self.azure_ml_conn_id = azure_ml_conn_id
-        self.waits_in_trigger = False
 
     def publish_job(self, context: Context, job_name: str, carry: dict[str, Any] | None = None) -> None:
         """Remember the job (for on_kill), offer its studio link at once, and keep ``carry`` for the resume."""

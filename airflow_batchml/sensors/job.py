@@ -44,7 +44,6 @@ class AzureMLJobSensor(AzureMLJobWaitMixin, BaseSensorOperator):
         self.deferrable = deferrable
         self.cancel_on_timeout = cancel_on_timeout
         self.cancel_on_kill = False
-        self.waits_in_trigger = False
         self.job_timeout = self.timeout
         self.poll_interval = self.poke_interval
 

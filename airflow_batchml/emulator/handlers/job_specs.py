@@ -198,15 +198,13 @@ def recover_jobs(ctx: EmulatorContext) -> None:
     the same name (Azure ML would have carried on: either way the client sees one job that completes).
     A cancel requested before the restart is honoured.
     """
-    for job in ctx.store.jobs_with_status(JobStatus.WAITING_STATUSES):
-        log.info("Re-submitting job %s after restart", job.name)
-        submit(ctx, job)
-    for job in ctx.store.jobs_with_status(JobStatus.IN_FLIGHT_STATUSES):
+    for job in ctx.store.jobs_with_status(JobStatus.WAITING_STATUSES | JobStatus.IN_FLIGHT_STATUSES):
         if job.status == JobStatus.CANCEL_REQUESTED:
             ctx.store.set_status(job.name, JobStatus.CANCELED)
             continue
-        log.info("Running job %s again after restart", job.name)
-        ctx.store.append_log(job.name, f"{RESTART_NOTE}\n")
+        if job.status in JobStatus.IN_FLIGHT_STATUSES:
+            ctx.store.append_log(job.name, f"{RESTART_NOTE}\n")
+        log.info("Re-submitting job %s after restart", job.name)
         submit(ctx, job)
 
 
