@@ -9,31 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-import signal
-import socket
-import subprocess
-import time
 import uuid
-from collections.abc import AsyncIterator
-from pathlib import Path
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
 from azure.storage.blob.aio import BlobServiceClient
 
-ROOT = Path(__file__).resolve().parents[3]
-AZURITE = ROOT / "node_modules" / ".bin" / "azurite-blob"
-ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+from airflow_batchml.emulator.stack import AzuriteProcess
+
 CONN_ID = "blob_changes_wasb"
 EVENT_TIMEOUT = 30.0
-STARTUP_TIMEOUT = 60.0
-
-
-def connection_string(port: int) -> str:
-    return (
-        "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"
-        f"AccountKey={ACCOUNT_KEY};BlobEndpoint=http://127.0.0.1:{port}/devstoreaccount1;"
-    )
 
 
 def set_connection(monkeypatch: pytest.MonkeyPatch, conn_id: str, conn_str: str, **extra: Any) -> None:
@@ -56,49 +42,6 @@ class MemoryAssetStore:
         self.writes += 1
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class RestartableAzurite:
-    """An Azurite on a fixed port and data directory that a test can stop and start again."""
-
-    def __init__(self, location: Path) -> None:
-        self.location = location
-        self.port = free_port()
-        self.proc: subprocess.Popen | None = None
-
-    @property
-    def connection_string(self) -> str:
-        return connection_string(self.port)
-
-    def start(self) -> None:
-        args = ["--blobHost", "127.0.0.1", "--blobPort", str(self.port), "--location", str(self.location)]
-        self.proc = subprocess.Popen([str(AZURITE), *args, "--skipApiVersionCheck", "--silent", "--disableTelemetry"])
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while time.monotonic() < deadline and self.proc.poll() is None:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError(f"Azurite did not listen on port {self.port}")
-
-    def stop(self) -> None:
-        """SIGTERM by pid, SIGKILL if it does not stop in time."""
-        if self.proc is None:
-            return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=20)
-        self.proc = None
-
-
 @pytest.fixture
 def wasb_conn(azurite, monkeypatch) -> str:
     set_connection(monkeypatch, CONN_ID, azurite)
@@ -115,10 +58,9 @@ async def container(azurite) -> AsyncIterator[Any]:
 
 
 @pytest.fixture
-def outage_azurite(tmp_path) -> RestartableAzurite:
-    if not AZURITE.exists():
-        pytest.skip("Azurite is not installed (run `make setup`)")
-    server = RestartableAzurite(tmp_path / "azurite")
+def outage_azurite(tmp_path) -> Iterator[AzuriteProcess]:
+    """An Azurite of its own (fixed port and data directory), which the test may stop and start again."""
+    server = AzuriteProcess(tmp_path / "azurite")
     server.start()
     yield server
     server.stop()
