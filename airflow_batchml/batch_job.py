@@ -21,8 +21,11 @@ from urllib.parse import unquote, urlparse
 from airflow_batchml.exceptions import AzureMLConfigurationError
 
 INPUT_TYPES = ("uri_folder", "uri_file")
-_DATASTORE_URI = re.compile(
-    r"azureml://(subscriptions/[^/]+/resourcegroups/[^/]+/workspaces/[^/]+/)?datastores/[^/]+/paths/.*", re.I
+#: ``azureml://[subscriptions/<s>/resourcegroups/<g>/workspaces/<w>/]datastores/<store>/paths/<path>``
+DATASTORE_URI = re.compile(
+    r"azureml://(subscriptions/[^/]+/resourcegroups/[^/]+/workspaces/[^/]+/)?"
+    r"datastores/(?P<store>[^/]+)/paths/(?P<path>.*)",
+    re.I,
 )
 _DATA_ASSET = re.compile(r"azureml:[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+|@latest)")
 
@@ -77,7 +80,7 @@ def _form(uri: str) -> str:
 
 def _check_form(uri: str, field: str) -> None:
     form = _form(uri)
-    if form == "datastore" and not _DATASTORE_URI.fullmatch(uri):
+    if form == "datastore" and not DATASTORE_URI.fullmatch(uri):
         raise AzureMLConfigurationError(field, f"{uri!r} is not of the form azureml://datastores/<name>/paths/<path>")
     if form == "data_asset" and not _DATA_ASSET.fullmatch(uri):
         raise AzureMLConfigurationError(
@@ -165,7 +168,7 @@ def _is_plain_file_name(name: str) -> bool:
 def check_output_path(path: Any, field: str = "output_path") -> str:
     """An output goes where Azure ML can write (a datastore path or a blob URL) and stays in its folder."""
     form = _form(path) if isinstance(path, str) else "unknown"
-    if form not in ("datastore", "url") or (form == "datastore" and not _DATASTORE_URI.fullmatch(path)):
+    if form not in ("datastore", "url") or (form == "datastore" and not DATASTORE_URI.fullmatch(path)):
         raise AzureMLConfigurationError(
             field, f"{path!r} is not a datastore path (azureml://datastores/<name>/paths/<path>) or an https URL"
         )

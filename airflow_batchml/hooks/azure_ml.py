@@ -259,9 +259,10 @@ class AzureMLHook(ScheduleOperations, PublishedPipelineOperations, BaseHook):
         model = deployment.model
         if isinstance(model, Model) and model.path and _is_local(model.path):
             model.path = self._datastore_files.upload(base / model.path)
-        code_config = deployment.code_configuration
-        if code_config and isinstance(code_config.code, (str, Path)) and _is_local(str(code_config.code)):
-            uri = self._datastore_files.upload(base / code_config.code)
+        code_dir = _local_code_dir(deployment)
+        if code_dir is not None:
+            code_config = deployment.code_configuration
+            uri = self._datastore_files.upload(code_dir)
             code = Code(name="code-" + uri.rstrip("/").split("/")[-2][:24], version="1", path=uri)
             with remote_errors(f"Registering the code of deployment {deployment.name}"):
                 code_config.code = self.get_client()._code.create_or_update(code).id
@@ -394,12 +395,20 @@ def _is_local(path: str) -> bool:
     return "://" not in str(path) and not str(path).startswith("azureml:")
 
 
-def _check_scoring_script(deployment: Any) -> None:
-    """A local code folder must hold the scoring script; refused before anything is uploaded or sent."""
+def _local_code_dir(deployment: Any) -> Path | None:
+    """The deployment's code folder when it is a local path (relative to the YAML's folder), else None."""
     code_config = deployment.code_configuration
     if not code_config or not isinstance(code_config.code, (str, Path)) or not _is_local(str(code_config.code)):
+        return None
+    return Path(getattr(deployment, "base_path", None) or ".") / code_config.code
+
+
+def _check_scoring_script(deployment: Any) -> None:
+    """A local code folder must hold the scoring script; refused before anything is uploaded or sent."""
+    code_dir = _local_code_dir(deployment)
+    if code_dir is None:
         return
-    code_dir = Path(getattr(deployment, "base_path", None) or ".") / code_config.code
+    code_config = deployment.code_configuration
     if not (code_dir / str(code_config.scoring_script)).is_file():
         raise AzureMLConfigurationError(
             "code_configuration.scoring_script",

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 from pathlib import Path
+
+from airflow_batchml.batch_job import DATASTORE_URI
 
 log = logging.getLogger(__name__)
 
 UPLOAD_ROOT = "LocalUpload"
-_DATASTORE_URI = re.compile(r"azureml://(?:.*/)?datastores/(?P<store>[^/]+)/paths/(?P<path>.*)")
 
 
 def content_hash(path: Path) -> str:
@@ -70,8 +70,7 @@ class DatastoreFiles:
         """Return the content of a file named by an ``azureml://datastores/<name>/paths/<path>`` URI."""
         from airflow.providers.microsoft.azure.hooks.wasb import WasbHook
 
-        match = _DATASTORE_URI.fullmatch(uri)
+        match = DATASTORE_URI.fullmatch(uri)
         if not match or match["store"] != self.datastore_name:
             raise ValueError(f"{uri!r} is not a file of datastore {self.datastore_name}")
-        client = WasbHook(wasb_conn_id=self.wasb_conn_id).get_conn().get_blob_client(self.container_name, match["path"])
-        return client.download_blob().readall()
+        return WasbHook(wasb_conn_id=self.wasb_conn_id).download(self.container_name, match["path"]).readall()
