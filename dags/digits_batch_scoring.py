@@ -17,6 +17,7 @@ import logging
 from pathlib import Path
 
 from airflow.sdk import dag, task
+from digits.storage import IMAGES
 
 from airflow_batchml.operators.batch_endpoint import (
     AzureMLCreateBatchDeploymentOperator,
@@ -26,7 +27,6 @@ from airflow_batchml.operators.batch_scoring import AzureMLInvokeBatchEndpointOp
 from airflow_batchml.operators.compute import AzureMLCreateComputeOperator
 
 ASSETS = Path(__file__).resolve().parent / "digits"
-IMAGES = "azureml://datastores/workspaceblobstore/paths/digits/images/"
 log = logging.getLogger(__name__)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 
 from airflow.sdk import dag, task
-from digits.storage import CONTAINER
+from digits.storage import CONTAINER, DATASTORE
 
 from airflow_batchml.operators.batch_scoring import AzureMLInvokeBatchEndpointOperator
 from airflow_batchml.sensors.blob_changes import WasbBlobChangeSensor
@@ -64,7 +64,7 @@ def digits_data_pipeline():
     score = AzureMLInvokeBatchEndpointOperator(
         task_id="score_staged_files",
         endpoint_name="digits-batch",
-        inputs=f"azureml://datastores/workspaceblobstore/paths/{STAGING}/",
+        inputs=f"{DATASTORE}/{STAGING}/",
         poll_interval=2,
         timeout=1800,
     )
@@ -72,11 +72,10 @@ def digits_data_pipeline():
     @task
     def publish_predictions(result: dict, run_id=None) -> str:
         """Copy the job's predictions.csv, with a header, to the curated container."""
+        from digits.evaluation import read_predictions
         from digits.storage import wasb
 
-        from airflow_batchml.hooks.azure_ml import AzureMLHook
-
-        content = AzureMLHook().read_datastore_file(result["output_uri"].rstrip("/") + "/predictions.csv").decode()
+        content = read_predictions(result)
         rows = ["file,prediction"] + [",".join(line.split()) for line in content.splitlines() if line.strip()]
         target = f"digits/predictions/{result['job_name']}.csv"
         wasb().upload(CURATED_CONTAINER, target, "\n".join(rows) + "\n", overwrite=True, create_container=True)

@@ -16,11 +16,11 @@ import logging
 from datetime import UTC, datetime
 
 from airflow.sdk import dag, task
+from digits.storage import DATASTORE
 
 from airflow_batchml.operators.batch_scoring import AzureMLInvokeBatchEndpointOperator
 
 SLOT = "{{ data_interval_end | ts_nodash }}"
-DATASTORE = "azureml://datastores/workspaceblobstore/paths"
 log = logging.getLogger(__name__)
 
 

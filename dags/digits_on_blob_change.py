@@ -20,14 +20,13 @@ import logging
 from datetime import timedelta
 
 from airflow.sdk import Asset, AssetWatcher, Param, dag, task
-from digits.storage import CONTAINER, WATCH_POLL_INTERVAL
+from digits.storage import CONTAINER, DATASTORE, WATCH_POLL_INTERVAL
 
 from airflow_batchml.operators.batch_scoring import AzureMLInvokeBatchEndpointOperator
 from airflow_batchml.triggers.blob_changes import WasbBlobChangeTrigger
 
 FOLDER = "digits/incoming/"
 JOB_PREFIX = "digits-on-blob-change"
-DATASTORE = "azureml://datastores/workspaceblobstore/paths"
 log = logging.getLogger(__name__)
 
 incoming_digits = Asset(
@@ -98,12 +97,11 @@ def digits_on_blob_change():
     @task
     def collect_predictions(results: list[dict]) -> dict[str, int]:
         """Each job's append_row output holds one line, ``<file> <digit>``."""
-        from airflow_batchml.hooks.azure_ml import AzureMLHook
+        from digits.evaluation import read_predictions
 
-        hook = AzureMLHook()
         predictions = {}
         for result in results:
-            content = hook.read_datastore_file(result["output_uri"].rstrip("/") + "/predictions.csv").decode()
+            content = read_predictions(result)
             for line in content.splitlines():
                 if line.strip():
                     name, digit = line.split()

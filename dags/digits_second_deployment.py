@@ -16,6 +16,7 @@ import logging
 from pathlib import Path
 
 from airflow.sdk import dag, task
+from digits.storage import IMAGES
 
 from airflow_batchml.operators.batch_endpoint import (
     AzureMLCreateBatchDeploymentOperator,
@@ -27,7 +28,6 @@ from airflow_batchml.operators.batch_scoring import AzureMLInvokeBatchEndpointOp
 ASSETS = Path(__file__).resolve().parent / "digits"
 ENDPOINT = "digits-batch"
 CHALLENGER = "digits-forest"
-IMAGES = "azureml://datastores/workspaceblobstore/paths/digits/images/"
 log = logging.getLogger(__name__)
 
 

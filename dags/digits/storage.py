@@ -11,6 +11,9 @@ from typing import Any
 #: The container behind the workspace's default datastore ``workspaceblobstore``: ``azureml-blobstore`` on
 #: the emulator, ``azureml-blobstore-<workspace id>`` on Azure (``az ml datastore show -n workspaceblobstore``).
 CONTAINER = os.environ.get("DIGITS_CONTAINER", "azureml-blobstore")
+#: The same container as the workspace's default datastore sees it, and the seeded images in it.
+DATASTORE = "azureml://datastores/workspaceblobstore/paths"
+IMAGES = f"{DATASTORE}/digits/images/"
 #: Seconds between the change watcher's listings (Azure ML SDK v1 polled every few minutes).
 WATCH_POLL_INTERVAL = float(os.environ.get("DIGITS_WATCH_POLL_INTERVAL", "30"))
 
