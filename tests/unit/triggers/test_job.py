@@ -26,9 +26,10 @@ def test_serialize_round_trips_every_constructor_argument():
 
 
 class RecordingAsyncHook:
-    """Stands in for AzureMLAsyncHook: a job that stays Running, and a record of cancel calls."""
+    """Stands in for AzureMLAsyncHook: a job that stays Running, and a record of status reads and cancels."""
 
     cancelled: list[str] = []
+    polled: list[str] = []
 
     def __init__(self, conn_id: str) -> None:
         self.conn_id = conn_id
@@ -40,6 +41,7 @@ class RecordingAsyncHook:
         return None
 
     async def get_job_status(self, job_name: str) -> str:
+        self.polled.append(job_name)
         return "Running"
 
     async def cancel_job(self, job_name: str) -> None:
@@ -49,6 +51,7 @@ class RecordingAsyncHook:
 @pytest.fixture
 def recording_hook(monkeypatch):
     RecordingAsyncHook.cancelled = []
+    RecordingAsyncHook.polled = []
     monkeypatch.setattr(job_trigger, "AzureMLAsyncHook", RecordingAsyncHook)
     return RecordingAsyncHook
 
@@ -70,7 +73,8 @@ async def test_triggerer_shutdown_leaves_the_job_running_without_asking_the_task
     trigger = AzureMLJobTrigger(job_name="j1", poll_interval=0)
     monkeypatch.setattr(trigger, "_task_was_stopped", no_state_query)
     task = asyncio.ensure_future(anext(trigger.run()))
-    await asyncio.sleep(0.01)
+    while not recording_hook.polled:  # cancel a trigger that is really waiting on the job
+        await asyncio.sleep(0)
     task.cancel()
 
     with pytest.raises(asyncio.CancelledError):
