@@ -34,6 +34,7 @@ from airflow_batchml.hooks.errors import remote_errors
 from airflow_batchml.hooks.job_status import AzureMLJobStatus, normalise_status
 from airflow_batchml.hooks.published_pipelines import PublishedPipelineOperations
 from airflow_batchml.hooks.schedules import ScheduleOperations
+from airflow_batchml.hooks.token_destinations import check_token_destination
 from airflow_batchml.names import check_name
 
 log = logging.getLogger(__name__)
@@ -93,6 +94,15 @@ class AzureMLHook(ScheduleOperations, PublishedPipelineOperations, BaseHook):
             workspace_name=settings.workspace_name,
             **kwargs,
         )
+
+    def check_token_destination(self, url: str, field: str) -> None:
+        """Refuse ``url`` (naming ``field``) unless the connection's token may be sent there."""
+        check_token_destination(url, field, self.settings, lambda: self._workspace_region)
+
+    @cached_property
+    def _workspace_region(self) -> str:
+        with remote_errors(f"Reading workspace {self.settings.workspace_name}"):
+            return self.get_client().workspaces.get(self.settings.workspace_name).location
 
     # -- compute ------------------------------------------------------------------------------------
 
@@ -301,7 +311,10 @@ class AzureMLHook(ScheduleOperations, PublishedPipelineOperations, BaseHook):
             check_output_path(output_path)
         if experiment_name is not None:
             check_name("experiment", experiment_name, "experiment_name")
-        deployment_name = self._resolve_deployment(endpoint_name, deployment_name)
+        endpoint = self.get_batch_endpoint(endpoint_name)
+        # azure-ai-ml posts the job, with a token, to the scoring URI the service returns.
+        self.check_token_destination(endpoint["scoring_uri"], f"scoring_uri of endpoint {endpoint_name}")
+        deployment_name = self._resolve_deployment(endpoint, deployment_name)
         if job_name is not None:
             job_name, existing = self._live_job_or_free_name(job_name)
             if existing is not None:
@@ -333,8 +346,9 @@ class AzureMLHook(ScheduleOperations, PublishedPipelineOperations, BaseHook):
             log.info("Job %s ended %s; trying the next name of the series", name, existing["status"])
         raise AzureMLConfigurationError("job_name", f"{job_name} failed {MAX_RESUBMISSIONS} times; give a new name")
 
-    def _resolve_deployment(self, endpoint_name: str, deployment_name: str | None) -> str:
+    def _resolve_deployment(self, endpoint: dict[str, Any], deployment_name: str | None) -> str:
         """Name the deployment explicitly (trap: the SDK otherwise reuses the last one invoked)."""
+        endpoint_name = endpoint["name"]
         if deployment_name:
             check_name("deployment", deployment_name)
             known = self.list_batch_deployments(endpoint_name)
@@ -344,7 +358,7 @@ class AzureMLHook(ScheduleOperations, PublishedPipelineOperations, BaseHook):
                     f"{deployment_name!r} is not a deployment of {endpoint_name}; known: {', '.join(known) or 'none'}",
                 )
             return deployment_name
-        default = self.get_batch_endpoint(endpoint_name).get("default_deployment")
+        default = endpoint["default_deployment"]
         if not default:
             raise AzureMLConfigurationError(
                 "deployment_name", f"endpoint {endpoint_name} has no default deployment; name one"

@@ -12,11 +12,10 @@ import asyncio
 import json
 import ssl
 from dataclasses import dataclass
-from functools import cache, cached_property
+from functools import cache
 from typing import Any
 
 from airflow_batchml.exceptions import AzureMLNotFoundError, AzureMLRemoteError
-from airflow_batchml.hooks.clouds import CLOUDS
 from airflow_batchml.hooks.connection_settings import AzureMLConnectionSettings
 from airflow_batchml.hooks.credentials import get_async_credential
 from airflow_batchml.hooks.job_status import normalise_status
@@ -97,14 +96,10 @@ class AzureMLAsyncHook:
             raise RuntimeError("use AzureMLAsyncHook inside 'async with'")
         return self._shared.settings
 
-    @cached_property
-    def _resource_manager(self) -> str:
-        return (self.settings.resource_manager_url or CLOUDS[self.settings.cloud].resource_manager).rstrip("/")
-
     def _job_url(self, job_name: str) -> str:
         s = self.settings
         return (
-            f"{self._resource_manager}/subscriptions/{s.subscription_id}/resourceGroups/{s.resource_group}"
+            f"{self.settings.resource_manager}/subscriptions/{s.subscription_id}/resourceGroups/{s.resource_group}"
             f"/providers/Microsoft.MachineLearningServices/workspaces/{s.workspace_name}/jobs/{job_name}"
         )
 
@@ -123,7 +118,7 @@ class AzureMLAsyncHook:
         shared = self._shared
         if shared is None:
             raise RuntimeError("use AzureMLAsyncHook inside 'async with'")
-        token = await shared.credential.get_token(f"{self._resource_manager}/.default")
+        token = await shared.credential.get_token(f"{self.settings.resource_manager}/.default")
         headers = {"Authorization": f"Bearer {token.token}", "Accept": "application/json"}
         try:
             async with shared.session.request(

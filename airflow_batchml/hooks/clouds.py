@@ -22,23 +22,31 @@ class Cloud:
     authority_host: str
     resource_manager: str
     studio_url: str
+    # Azure ML's own service hosts are ``<region>.<api domain>`` and ``<endpoint>.<region>.<inference domain>``.
+    service_domains: tuple[str, ...]
 
 
 CLOUDS: dict[str, Cloud] = {
     "AzureCloud": Cloud(
-        "AzureCloud", "login.microsoftonline.com", "https://management.azure.com/", "https://ml.azure.com"
+        "AzureCloud",
+        "login.microsoftonline.com",
+        "https://management.azure.com/",
+        "https://ml.azure.com",
+        ("api.azureml.ms", "inference.ml.azure.com"),
     ),
     "AzureChinaCloud": Cloud(
         "AzureChinaCloud",
         "login.chinacloudapi.cn",
         "https://management.chinacloudapi.cn/",
         "https://studio.ml.azure.cn",
+        ("api.ml.azure.cn", "inference.ml.azure.cn"),
     ),
     "AzureUSGovernment": Cloud(
         "AzureUSGovernment",
         "login.microsoftonline.us",
         "https://management.usgovcloudapi.net/",
         "https://ml.azure.us",
+        ("api.ml.azure.us", "inference.ml.azure.us"),
     ),
 }
 

@@ -57,6 +57,11 @@ class AzureMLConnectionSettings:
         settings.validate()
         return settings
 
+    @property
+    def resource_manager(self) -> str:
+        """The resource-manager base URL without a trailing slash: the cloud's, or the custom one."""
+        return (self.resource_manager_url or CLOUDS[self.cloud].resource_manager).rstrip("/")
+
     def validate(self) -> None:
         """Check the combination of fields; every message names the field and what is accepted."""
         for name in _REQUIRED:

@@ -9,12 +9,11 @@ waited on like any other (``get_job``).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlparse
 
 from airflow_batchml.exceptions import AzureMLConfigurationError, AzureMLRemoteError
-from airflow_batchml.hooks.clouds import CLOUDS
 from airflow_batchml.hooks.credentials import get_credential
 from airflow_batchml.names import check_name
 from airflow_batchml.redaction import redact
@@ -23,9 +22,10 @@ _DATASTORE_URI = re.compile(r"azureml://datastores/(?P<store>[^/]+)/paths/(?P<pa
 
 
 class PublishedPipelineOperations:
-    """Published-pipeline runs; expects ``self.settings`` (the validated connection)."""
+    """Published-pipeline runs; expects ``self.settings`` and ``self.check_token_destination`` (the hook's)."""
 
     settings: Any
+    check_token_destination: Callable[[str, str], None]
 
     def run_published_pipeline(
         self,
@@ -40,7 +40,8 @@ class PublishedPipelineOperations:
         import requests
 
         body = pipeline_run_body(rest_endpoint, experiment_name, parameter_assignments, data_path_assignments)
-        token = get_credential(self.settings).get_token(self._resource_manager_scope()).token
+        self.check_token_destination(rest_endpoint, "rest_endpoint")
+        token = get_credential(self.settings).get_token(self.settings.resource_manager + "/.default").token
         try:
             response = requests.post(
                 rest_endpoint,
@@ -48,6 +49,7 @@ class PublishedPipelineOperations:
                 headers={"Authorization": f"Bearer {token}"},
                 verify=self.settings.ca_bundle or True,
                 timeout=request_timeout,
+                allow_redirects=False,  # a redirect must not carry the token elsewhere
             )
         except requests.RequestException as err:
             raise AzureMLRemoteError(f"Running published pipeline {rest_endpoint} failed: {err}") from err
@@ -58,10 +60,6 @@ class PublishedPipelineOperations:
             )
         run = response.json()
         return {"run_id": run.get("Id") or run.get("RunId"), "status": run.get("Status")}
-
-    def _resource_manager_scope(self) -> str:
-        url = self.settings.resource_manager_url or CLOUDS[self.settings.cloud].resource_manager
-        return url.rstrip("/") + "/.default"
 
 
 def pipeline_run_body(
