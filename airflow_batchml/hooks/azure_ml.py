@@ -166,6 +166,7 @@ class AzureMLHook(ScheduleOperations, PublishedPipelineOperations, BaseHook):
             endpoint.description = description
         if tags:
             endpoint.tags = {**(endpoint.tags or {}), **tags}
+        deployment_spec.check_entity_string_maps(endpoint)
         if not endpoint.defaults:
             endpoint.defaults = {"deployment_name": self._current_default(endpoint.name)}
         with remote_errors(f"Creating batch endpoint {endpoint.name}"):
@@ -209,6 +210,7 @@ class AzureMLHook(ScheduleOperations, PublishedPipelineOperations, BaseHook):
         deployment.endpoint_name = check_name("endpoint", endpoint_name or deployment.endpoint_name, "endpoint_name")
         deployment.name = check_name("deployment", name or deployment.name)
         deployment.compute = deployment_spec.strip_azureml_prefix(deployment.compute)
+        deployment_spec.check_entity_string_maps(deployment)
         _check_scoring_script(deployment)
         self._upload_local_assets(deployment)
         with remote_errors(f"Creating batch deployment {deployment.name} of {deployment.endpoint_name}"):

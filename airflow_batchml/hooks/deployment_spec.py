@@ -4,6 +4,10 @@ A batch deployment YAML comes in two forms: the current one with a ``settings:``
 deployment) and the older flat one with the same settings at top level. The SDK has one loader for
 each and rejects the other form's fields, so the form is chosen by the presence of ``settings``.
 Unknown fields become an :class:`AzureMLConfigurationError` naming the field.
+
+YAML aliases share one node however often they are used, so a 570-byte file of nested anchors can stand
+for billions of values that the SDK then expands while serialising. Files are therefore measured as the
+tree they expand to, and refused past ``MAX_EXPANDED_NODES``, before the SDK sees them.
 """
 
 from __future__ import annotations
@@ -18,6 +22,10 @@ import yaml
 from airflow_batchml.exceptions import AzureMLConfigurationError
 
 _UNKNOWN_FIELD = re.compile(r"\{.*\}", re.S)
+# A real endpoint or deployment file is a few hundred nodes; aliases may not make it more than this.
+MAX_EXPANDED_NODES = 10_000
+# Azure's REST spec types these as string-to-string maps (ARM tags, a deployment's environment variables).
+_STRING_MAPS = ("tags", "environment_variables", "settings.environment_variables")
 
 
 def read_yaml(path: str | Path, field: str) -> dict[str, Any]:
@@ -25,13 +33,75 @@ def read_yaml(path: str | Path, field: str) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise AzureMLConfigurationError(field, f"file {str(path)!r} does not exist")
+    loader = yaml.SafeLoader(path.read_text())
     try:
-        data = yaml.safe_load(path.read_text())
+        node = loader.get_single_node()
+        _check_expansion(node, path, field)
+        data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as err:
         raise AzureMLConfigurationError(field, f"{path} is not valid YAML: {err}") from err
+    except RecursionError as err:
+        raise AzureMLConfigurationError(field, f"{path} is nested too deeply") from err
+    finally:
+        loader.dispose()
     if not isinstance(data, dict):
         raise AzureMLConfigurationError(field, f"{path} must hold a mapping at the top level")
+    for name in _STRING_MAPS:
+        check_string_map(_dig(data, name), f"{field}.{name}")
     return data
+
+
+def check_string_map(value: Any, field: str) -> None:
+    """Azure takes only strings in tags and environment variables; anything else is refused here."""
+    if value is None:
+        return
+    if not isinstance(value, dict):
+        raise AzureMLConfigurationError(field, f"must be a mapping of strings, not {type(value).__name__}")
+    for key, item in value.items():
+        if not isinstance(key, str) or not isinstance(item, str):
+            raise AzureMLConfigurationError(
+                f"{field}.{key}", f"must be a string (quote it in YAML), not {type(item).__name__}"
+            )
+
+
+def check_entity_string_maps(entity: Any) -> None:
+    """The same rule for entities built in Python (or YAML already loaded) as for YAML files."""
+    for name in ("tags", "environment_variables"):
+        check_string_map(getattr(entity, name, None), name)
+
+
+def _dig(data: dict[str, Any], dotted: str) -> Any:
+    for part in dotted.split("."):
+        data = data.get(part) if isinstance(data, dict) else None
+    return data
+
+
+def _check_expansion(root: yaml.Node | None, path: Path, field: str) -> None:
+    """Refuse a document whose aliases expand past MAX_EXPANDED_NODES, or refer to themselves."""
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+
+    def size(node: yaml.Node) -> int:
+        if id(node) in sizes:
+            return sizes[id(node)]
+        if id(node) in open_nodes:
+            raise AzureMLConfigurationError(field, f"{path} has an alias that refers to itself")
+        open_nodes.add(id(node))
+        children = node.value if isinstance(node, yaml.SequenceNode) else []
+        if isinstance(node, yaml.MappingNode):
+            children = [child for pair in node.value for child in pair]
+        total = 1 + sum(size(child) for child in children)
+        open_nodes.discard(id(node))
+        sizes[id(node)] = total
+        if total > MAX_EXPANDED_NODES:
+            raise AzureMLConfigurationError(
+                field,
+                f"{path} expands to more than {MAX_EXPANDED_NODES:,} values (an alias counts each time it is used)",
+            )
+        return total
+
+    if root is not None:
+        size(root)
 
 
 def load_deployment(path: str | Path, field: str = "deployment") -> Any:

@@ -62,12 +62,19 @@ def invoke(**kwargs):
         ),
         (AzureMLCreateBatchEndpointOperator(task_id="e", endpoint_name="ab"), "endpoint_name"),
         (AzureMLCreateBatchEndpointOperator(task_id="e"), "endpoint_name"),
+        (AzureMLCreateBatchEndpointOperator(task_id="e", endpoint_name="digits", tags={"team": 5}), "tags.team"),
         (
             AzureMLSetDefaultDeploymentOperator(task_id="s", endpoint_name="digits", deployment_name="-x"),
             "deployment_name",
         ),
         (
             AzureMLRunPublishedPipelineOperator(task_id="p", rest_endpoint="http://insecure/x", experiment_name="e"),
+            "rest_endpoint",
+        ),
+        (
+            AzureMLRunPublishedPipelineOperator(
+                task_id="p", rest_endpoint="https://attacker.example/pipelines/v1.0/p", experiment_name="e"
+            ),
             "rest_endpoint",
         ),
         (
