@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from airflow_batchml.emulator.server import AZURITE_CONNECTION_STRING, ServerConfig, run
-from airflow_batchml.emulator.stack import STORAGE_VARIABLE, TOKEN_VARIABLE
+from airflow_batchml.emulator.stack import HONOUR_NAMES_VARIABLE, STORAGE_VARIABLE, TOKEN_VARIABLE
 
 
 def parse_args(argv: list[str] | None = None) -> ServerConfig:
@@ -35,6 +35,13 @@ def parse_args(argv: list[str] | None = None) -> ServerConfig:
     parser.add_argument(
         "--public-host", default=None, help="host name clients use (URLs, certificate); default: the bind address"
     )
+    parser.add_argument(
+        "--honour-job-names",
+        action=argparse.BooleanOptionalAction,
+        default=os.environ.get(HONOUR_NAMES_VARIABLE, "") not in ("", "0", "false", "False"),
+        help="name a batch job as requested instead of batchjob-<guid> as Azure ML does "
+        f"(default: ${HONOUR_NAMES_VARIABLE})",
+    )
     args = parser.parse_args(argv)
     return ServerConfig(
         state_dir=args.state_dir,
@@ -44,6 +51,7 @@ def parse_args(argv: list[str] | None = None) -> ServerConfig:
         token=args.token,
         wasb_conn_id=args.wasb_conn_id,
         public_host=args.public_host,
+        honour_job_names=args.honour_job_names,
     )
 
 

@@ -48,6 +48,7 @@ class ServerConfig:
     token: str | None = None
     wasb_conn_id: str = "wasb_default"
     public_host: str | None = None
+    honour_job_names: bool = False
 
 
 def run(config: ServerConfig) -> int:
@@ -75,6 +76,7 @@ def run(config: ServerConfig) -> int:
         base_url=f"https://{public_host}:{config.port}",
         token=config.token or _stored_token(state_dir),
         datastores=DATASTORES,
+        honour_job_names=config.honour_job_names,
     )
     recover_jobs(ctx)
     server = uvicorn.Server(

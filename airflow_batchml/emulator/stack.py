@@ -23,6 +23,7 @@ ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1
 STARTUP_TIMEOUT = 60.0
 TOKEN_VARIABLE = "AZURE_ML_EMULATOR_TOKEN"
 STORAGE_VARIABLE = "AZURE_ML_EMULATOR_STORAGE_CONNECTION_STRING"
+HONOUR_NAMES_VARIABLE = "AZUREML_EMULATOR_HONOUR_JOB_NAMES"
 STOP_TIMEOUT = 20.0
 
 
@@ -123,11 +124,19 @@ class EmulatorProcess:
     """``python -m airflow_batchml.emulator`` on a free port, restartable on the same state dir.
 
     :param token: the bearer token to require (default: one the emulator generates and keeps).
+    :param honour_job_names: name batch jobs as requested (Azure ML names them ``batchjob-<guid>``); None
+        leaves it to ``AZUREML_EMULATOR_HONOUR_JOB_NAMES``.
     """
 
     def __init__(
-        self, state_dir: Path, storage_connection_string: str, port: int | None = None, token: str | None = None
+        self,
+        state_dir: Path,
+        storage_connection_string: str,
+        port: int | None = None,
+        token: str | None = None,
+        honour_job_names: bool | None = None,
     ) -> None:
+        self.honour_job_names = honour_job_names
         self.state_dir = state_dir
         self.storage_connection_string = storage_connection_string
         self.token_override = token
@@ -143,6 +152,8 @@ class EmulatorProcess:
         self.connection_json.unlink(missing_ok=True)
         command = [sys.executable, "-m", "airflow_batchml.emulator", "--state-dir", str(self.state_dir)]
         command += ["--port", str(self.port)]
+        if self.honour_job_names is not None:
+            command.append("--honour-job-names" if self.honour_job_names else "--no-honour-job-names")
         # Secrets travel in the environment, not the command line that every local user can read.
         env = {**os.environ, STORAGE_VARIABLE: self.storage_connection_string}
         if self.token_override:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from airflow_batchml.emulator.stack import AzuriteProcess, EmulatorProcess
+from airflow_batchml.emulator.stack import HONOUR_NAMES_VARIABLE, AzuriteProcess, EmulatorProcess
 from airflow_batchml.hooks.credentials import StaticTokenCredential
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,7 +49,9 @@ def azurite(tmp_path_factory) -> str:
 
 @pytest.fixture(scope="session")
 def emulator(azurite, tmp_path_factory) -> TestEmulator:
-    process = TestEmulator(tmp_path_factory.mktemp("emulator-state"), azurite)
+    """The emulator, naming batch jobs as Azure does unless AZUREML_EMULATOR_HONOUR_JOB_NAMES=1 (run both)."""
+    honour = os.environ.get(HONOUR_NAMES_VARIABLE) == "1"
+    process = TestEmulator(tmp_path_factory.mktemp("emulator-state"), azurite, honour_job_names=honour)
     process.start()
     try:
         yield process

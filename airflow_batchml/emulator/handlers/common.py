@@ -91,6 +91,9 @@ class EmulatorContext:
     token: str
     datastores: dict[str, str]
     faults: FaultInjector = field(default_factory=FaultInjector)
+    # How long a create, update or delete stays running before it succeeds (lro.py); Azure takes ~30 s.
+    lro_seconds: float = 1.0
+    honour_job_names: bool = False  # Azure ignores a requested batch job name; tests may want it kept
     subscription_id: str = "00000000-0000-0000-0000-000000000000"
     resource_group: str = "local-rg"
     workspace_name: str = "local-ws"

@@ -1,8 +1,7 @@
 """From a scoring request to a submitted job: resolve the deployment, merge overrides, hand it to the engine.
 
-Shared by the batch endpoint scoring POST and the published-pipeline POST. The job name is the contract
-that makes submissions idempotent: a second request with a name already used on the same endpoint gets
-the existing job back and starts nothing.
+Shared by the batch endpoint scoring POST and the published-pipeline POST. The service names scoring
+jobs (the requested name becomes the display name), unless the emulator runs with ``--honour-job-names``.
 """
 
 from __future__ import annotations
@@ -28,10 +27,18 @@ _SHORT_DATA_ID = re.compile(r"^azureml:(?P<name>[^:/@]+):(?P<version>[^:/]+)$")
 
 
 def create_job(
-    ctx: EmulatorContext, endpoint: str, deployment: Resource, request: dict[str, Any]
+    ctx: EmulatorContext, endpoint: str, deployment: Resource, request: dict[str, Any], name: str | None = None
 ) -> tuple[JobRecord, bool]:
-    """Create (or find, by name) the job for a scoring request and submit it when it is new."""
-    name = str(request.get("name") or uuid.uuid4())
+    """Create the job for a scoring request and submit it when it is new.
+
+    Azure ML names batch jobs itself (``batchjob-<guid>``) and keeps a requested name only as the display
+    name, so every request is a new job. With ``honour_job_names`` a requested name names the job and a
+    second request of that name gets the existing job back (the older, convenient behaviour). ``name`` is
+    an id the emulator chose itself (a published-pipeline run).
+    """
+    requested = request.get("name")
+    if name is None:
+        name = str(requested) if requested and ctx.honour_job_names else f"batchjob-{uuid.uuid4()}"
     spec = build_spec(ctx, name, endpoint, deployment, request)
     job = JobRecord(
         name=name,

@@ -133,7 +133,7 @@ def pipeline_job_body(ctx: EmulatorContext, job: JobRecord) -> dict[str, Any]:
     properties: dict[str, Any] = {
         "jobType": "Pipeline",
         "status": job.status,
-        "displayName": job.name,
+        "displayName": job.request.get("name") or job.name,  # the requested name (R3)
         "experimentName": job.experiment,
         "inputs": {f"input_{i}": _rest_io(item, "jobInputType") for i, item in enumerate(job.spec["inputs"])},
         "outputs": {},

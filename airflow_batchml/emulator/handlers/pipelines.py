@@ -65,7 +65,7 @@ def submit_pipeline_run(request: Request, pipeline_id: str, body: JsonBody = Non
         "parameterAssignments": body.get("ParameterAssignments") or {},
     }
     deployment = require_deployment(ctx, pipeline["endpoint"], deployment_name)
-    job, _ = job_specs.create_job(ctx, pipeline["endpoint"], deployment, job_request)
+    job, _ = job_specs.create_job(ctx, pipeline["endpoint"], deployment, job_request, name=run_id)
     return arm_json(
         {
             "Id": job.name,
