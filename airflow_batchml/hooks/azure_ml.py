@@ -23,9 +23,10 @@ from typing import Any
 
 from airflow.sdk import BaseHook
 
-from airflow_batchml.batch_job import BatchInput, BatchJobOverrides, check_output_path, output_type
+from airflow_batchml.batch_job import BatchInput
 from airflow_batchml.exceptions import AzureMLConfigurationError, AzureMLNotFoundError
 from airflow_batchml.hooks import deployment_spec
+from airflow_batchml.hooks.batch_invoke import DEFAULT_DATASTORE, BatchInvokeOperations, send_posts_once
 from airflow_batchml.hooks.clouds import CLOUDS, custom_cloud_metadata, custom_cloud_name, forget_inherited_custom_cloud
 from airflow_batchml.hooks.connection_settings import AzureMLConnectionSettings
 from airflow_batchml.hooks.credentials import get_credential
@@ -41,11 +42,8 @@ log = logging.getLogger(__name__)
 # azure-core logs every request and response header at INFO; task logs want our lines, not those.
 logging.getLogger("azure.core.pipeline.policies.http_logging_policy").setLevel(logging.WARNING)
 
-DEFAULT_DATASTORE = "workspaceblobstore"
-MAX_RESUBMISSIONS = 20
 
-
-class AzureMLHook(ScheduleOperations, PublishedPipelineOperations, BaseHook):
+class AzureMLHook(ScheduleOperations, PublishedPipelineOperations, BatchInvokeOperations, BaseHook):
     """Interact with one Azure ML workspace named by an ``azure_ml`` connection.
 
     :param azure_ml_conn_id: The ``azure_ml`` connection to use.
@@ -87,13 +85,15 @@ class AzureMLHook(ScheduleOperations, PublishedPipelineOperations, BaseHook):
             kwargs["cloud_metadata"] = custom_cloud_metadata(settings.resource_manager_url, CLOUDS[settings.cloud])
         if settings.ca_bundle:
             kwargs["connection_verify"] = settings.ca_bundle
-        return MLClient(
+        client = MLClient(
             credential=get_credential(settings),
             subscription_id=settings.subscription_id,
             resource_group_name=settings.resource_group,
             workspace_name=settings.workspace_name,
             **kwargs,
         )
+        send_posts_once(client)
+        return client
 
     def check_token_destination(self, url: str, field: str) -> None:
         """Refuse ``url`` (naming ``field``) unless the connection's token may be sent there."""
@@ -280,73 +280,6 @@ class AzureMLHook(ScheduleOperations, PublishedPipelineOperations, BaseHook):
                 code_config.code = self.get_client()._code.create_or_update(code).id
 
     # -- jobs ----------------------------------------------------------------------------------------
-
-    def invoke_batch_endpoint(
-        self,
-        endpoint_name: str,
-        inputs: Mapping[str, Any],
-        *,
-        deployment_name: str | None = None,
-        output_path: str | None = None,
-        overrides: Mapping[str, Any] | BatchJobOverrides | None = None,
-        job_name: str | None = None,
-        experiment_name: str | None = None,
-    ) -> dict[str, Any]:
-        """Start a batch scoring job, or attach to the job that already has ``job_name``.
-
-        Returns ``{"job_name", "deployment_name", "status", "attached"}``; ``attached`` is true when a job of
-        that name existed and was running or completed (a retried task), so nothing was submitted twice.
-        A job of that name that failed or was cancelled is not attached to (the retry would fail forever):
-        the next free name of the series ``<name>``, ``<name>-2``, ``<name>-3``... is used instead, which
-        is just as deterministic.
-        """
-        from azure.ai.ml import Input, Output
-
-        check_name("endpoint", endpoint_name)
-        parsed = {key: BatchInput.parse(value, f"inputs.{key}") for key, value in inputs.items()}
-        if not parsed:
-            raise AzureMLConfigurationError("inputs", "at least one input is required")
-        settings = BatchJobOverrides.parse(overrides)
-        if job_name is not None:
-            check_name("job", job_name)
-        if output_path is not None and output_path != "":
-            check_output_path(output_path)
-        if experiment_name is not None:
-            check_name("experiment", experiment_name, "experiment_name")
-        endpoint = self.get_batch_endpoint(endpoint_name)
-        # azure-ai-ml posts the job, with a token, to the scoring URI the service returns.
-        self.check_token_destination(endpoint["scoring_uri"], f"scoring_uri of endpoint {endpoint_name}")
-        deployment_name = self._resolve_deployment(endpoint, deployment_name)
-        if job_name is not None:
-            job_name, existing = self._live_job_or_free_name(job_name)
-            if existing is not None:
-                log.info("Job %s already exists (%s); attaching to it", job_name, existing["status"])
-                return {**existing, "deployment_name": deployment_name, "attached": True}
-        sdk_inputs = {key: Input(type=item.type, path=self._remote_uri(item)) for key, item in parsed.items()}
-        outputs = {"score": Output(type=output_type(output_path), path=output_path)} if output_path else None
-        with remote_errors(f"Invoking batch endpoint {endpoint_name}"):
-            job = self.get_client().batch_endpoints.invoke(
-                endpoint_name,
-                deployment_name=deployment_name,
-                inputs=sdk_inputs,
-                outputs=outputs,
-                job_name=job_name,
-                experiment_name=experiment_name,
-                params_override=settings.to_params_override(),
-            )
-        status = normalise_status(job.status or "NotStarted", job.name)
-        log.info("Submitted job %s to %s/%s", job.name, endpoint_name, deployment_name)
-        return {"job_name": job.name, "deployment_name": deployment_name, "status": status, "attached": False}
-
-    def _live_job_or_free_name(self, job_name: str) -> tuple[str, dict[str, Any] | None]:
-        """The first job of the name series that is not failed or cancelled, or the first unused name."""
-        for attempt in range(1, MAX_RESUBMISSIONS + 1):
-            name = job_name if attempt == 1 else f"{job_name}-{attempt}"
-            existing = self.find_job(name)
-            if existing is None or existing["status"] not in AzureMLJobStatus.FAILURE_STATUSES:
-                return name, existing
-            log.info("Job %s ended %s; trying the next name of the series", name, existing["status"])
-        raise AzureMLConfigurationError("job_name", f"{job_name} failed {MAX_RESUBMISSIONS} times; give a new name")
 
     def _resolve_deployment(self, endpoint: dict[str, Any], deployment_name: str | None) -> str:
         """Name the deployment explicitly (trap: the SDK otherwise reuses the last one invoked)."""

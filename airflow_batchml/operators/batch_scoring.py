@@ -1,7 +1,8 @@
 """Invoke a batch endpoint and (optionally) wait for the scoring job, deferrable by default setting.
 
-The job name is deterministic (dag, task, run, map index and what is scored) unless given, so a retried
-or re-run task attaches to the job it already started instead of scoring twice.
+Azure ML names the job; the task's logical key (``job_name``, else derived from dag, task, run, map index
+and what is scored) travels as its display name and, with no ``output_path``, as its output folder, by
+which a retried or re-run task finds the job it already started (see ``hooks/batch_invoke.py``).
 """
 
 from __future__ import annotations
@@ -33,11 +34,12 @@ class AzureMLInvokeBatchEndpointOperator(AzureMLJobWaitMixin, BaseOperator):
         (``azureml://datastores/<name>/paths/<path>``), a data asset (``azureml:<name>:<version>``), an https
         URL, a local path, or ``{"uri": ..., "type": "uri_folder" | "uri_file"}``. (templated)
     :param deployment_name: The deployment to run; the endpoint's default when None. (templated)
-    :param output_path: Where the results go: a datastore folder or file URI; Azure ML's default
-        (a folder named after the job) when None. (templated)
+    :param output_path: Where the results go: a datastore folder or file URI; when None, a folder of the
+        default datastore derived from the job's key (``airflow/<key>/``), which identifies the job. (templated)
     :param overrides: Per-job settings: mini_batch_size, instance_count, output_file_name, max_retries,
         timeout, error_threshold. (templated)
-    :param job_name: The job name; deterministic from the task run and inputs when None. (templated)
+    :param job_name: The submission's logical key, sent as the job's display name (Azure ML names the job);
+        deterministic from the task run and inputs when None. (templated)
     :param experiment_name: Experiment to file the job under. (templated)
     :param wait_for_completion: Wait for the job to finish before the task succeeds.
     :param deferrable: Wait in the triggerer instead of the worker.
@@ -113,17 +115,23 @@ class AzureMLInvokeBatchEndpointOperator(AzureMLJobWaitMixin, BaseOperator):
             ti.map_index,
             [self.endpoint_name, self.deployment_name, inputs, self.output_path, overrides.to_dict()],
         )
-        submitted = self.hook.invoke_batch_endpoint(
-            self.endpoint_name,
-            inputs,
-            deployment_name=self.deployment_name,
-            output_path=self.output_path,
-            overrides=overrides,
-            job_name=job_name,
-            experiment_name=self.experiment_name,
+        submitted = self.attach_or_submit(
+            context,
+            lambda: self.hook.invoke_batch_endpoint(
+                self.endpoint_name,
+                inputs,
+                deployment_name=self.deployment_name,
+                output_path=self.output_path,
+                overrides=overrides,
+                job_name=job_name,
+                experiment_name=self.experiment_name,
+            ),
         )
-        job_name = submitted["job_name"]  # the series' next name when an earlier job of it failed
-        carry = {"deployment_name": submitted.get("deployment_name") or self.deployment_name}
+        job_name = submitted["job_name"]  # the service's name
+        carry = {
+            "deployment_name": submitted.get("deployment_name") or self.deployment_name,
+            "output_uri": submitted.get("output_uri"),
+        }
         self.publish_job(context, job_name, carry)
         if not self.wait_for_completion:
             return {**self.job_result(submitted), **carry}
@@ -145,10 +153,5 @@ class AzureMLInvokeBatchEndpointOperator(AzureMLJobWaitMixin, BaseOperator):
             "status": job["status"],
             "endpoint_name": self.endpoint_name,
             "deployment_name": self.deployment_name,
-            "output_uri": self.output_path or default_output_uri(job["job_name"]),
+            "output_uri": job.get("output_uri") or self.output_path,
         }
-
-
-def default_output_uri(job_name: str) -> str:
-    """Where Azure ML writes a batch job's results when no output path is given."""
-    return f"azureml://datastores/workspaceblobstore/paths/azureml/{job_name}/score/"

@@ -3,11 +3,16 @@
 Shared by every task that waits on a job (batch scoring, published pipelines, the job sensor) so the
 deadline, cancel-on-kill and failure messages behave the same everywhere. The deadline is absolute
 (``end_time``) and travels into the trigger, so a triggerer restart does not extend it.
+
+Airflow runs a task at least once, and Azure ML names jobs itself, so the job a task started is kept in
+its ``task_state_store`` right after submission (Airflow 3.3's ``ResumableJobMixin`` pattern): a retry,
+a cleared task or a re-run after a crash attaches to it while it runs or once it completed.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +23,9 @@ from airflow_batchml.operators.base import AzureMLHookMixin
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
+
+#: The task_state_store key of the submitted job; renaming it strands the jobs of tasks in flight.
+JOB_STATE_KEY = "azure_ml_job"
 
 
 def seconds(value: float | timedelta | None, field: str) -> float | None:
@@ -70,6 +78,27 @@ class AzureMLJobWaitMixin(AzureMLHookMixin):
         self.cancel_on_timeout = cancel_on_timeout
         self.cancel_on_kill = cancel_on_kill
         self.azure_ml_conn_id = azure_ml_conn_id
+
+    def attach_or_submit(self, context: Context, submit: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        """The job an earlier try started when it runs or completed, else ``submit()``'s, saved at once.
+
+        ``submit`` returns a dict with the service's ``job_name``; all of it is kept, so an attach returns
+        what the submission returned (output location, deployment) with the job's current status.
+        """
+        store = context.get("task_state_store")
+        if store is None:
+            self.log.warning("No task_state_store: a retry can find its job only by the job's output location")
+        saved = store.get(JOB_STATE_KEY) if store is not None else None
+        if isinstance(saved, dict) and saved.get("job_name"):
+            job = self.hook.find_job(saved["job_name"])
+            if job is not None and job["status"] not in AzureMLJobStatus.FAILURE_STATUSES:
+                self.log.info("Attaching to job %s (%s) that an earlier try started", job["job_name"], job["status"])
+                return {**saved, "status": job["status"], "attached": True}
+            self.log.info("Job %s of an earlier try is %s; submitting again", saved["job_name"], job and job["status"])
+        submitted = submit()
+        if store is not None:
+            store.set(JOB_STATE_KEY, submitted)
+        return submitted
 
     def publish_job(self, context: Context, job_name: str, carry: dict[str, Any] | None = None) -> None:
         """Remember the job (for on_kill), offer its studio link at once, and keep ``carry`` for the resume."""

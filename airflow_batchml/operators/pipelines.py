@@ -1,4 +1,7 @@
-"""Run a published (SDK v1) pipeline through its REST endpoint and optionally wait for the run."""
+"""Run a published (SDK v1) pipeline through its REST endpoint and optionally wait for the run.
+
+The service names the run; a retried task attaches to the run it kept in ``task_state_store``.
+"""
 
 from __future__ import annotations
 
@@ -75,13 +78,17 @@ class AzureMLRunPublishedPipelineOperator(AzureMLJobWaitMixin, BaseOperator):
         self.job_name: str | None = None
 
     def execute(self, context: Context) -> dict[str, Any]:
+        run = self.attach_or_submit(context, self._submit)
+        self.publish_job(context, run["job_name"])
+        if not self.wait_for_completion:
+            return {"job_name": run["job_name"], "status": run["status"]}
+        return self.wait_for_job(context, run["job_name"])
+
+    def _submit(self) -> dict[str, Any]:
         run = self.hook.run_published_pipeline(
             self.rest_endpoint,
             experiment_name=self.experiment_name,
             parameter_assignments=self.parameter_assignments,
             data_path_assignments=self.data_path_assignments,
         )
-        self.publish_job(context, run["run_id"])
-        if not self.wait_for_completion:
-            return {"job_name": run["run_id"], "status": run["status"]}
-        return self.wait_for_job(context, run["run_id"])
+        return {"job_name": run["run_id"], "status": run["status"]}

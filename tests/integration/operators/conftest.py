@@ -32,6 +32,20 @@ class RecordingTaskInstance:
         return self.xcoms.get(key)
 
 
+class RecordingStateStore:
+    """Airflow's ``task_state_store`` for one task instance: kept across its tries, as Airflow keeps it."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, Any] = {}
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.values.get(key, default)
+
+    def set(self, key: str, value: Any, *, retention: Any = None) -> None:
+        assert value is not None
+        self.values[key] = value
+
+
 @pytest.fixture
 def context():
     return {"ti": RecordingTaskInstance()}

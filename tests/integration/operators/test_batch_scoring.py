@@ -11,7 +11,7 @@ from airflow_batchml.links import JOB_XCOM_KEY
 from airflow_batchml.operators.batch_scoring import AzureMLInvokeBatchEndpointOperator
 from airflow_batchml.triggers.job import AzureMLJobTrigger
 from tests.integration.hooks.conftest import DATA, SLOW_SCRIPT, deploy_script, upload_inputs, wait_for_job
-from tests.integration.operators.conftest import RecordingTaskInstance, run_trigger
+from tests.integration.operators.conftest import RecordingStateStore, RecordingTaskInstance, run_trigger
 
 pytestmark = pytest.mark.integration
 
@@ -41,12 +41,13 @@ def job_count(emulator) -> int:
     return len(emulator.request("GET", "/_emulator/jobs").json()["value"])
 
 
-def test_sync_wait_returns_result_and_link(endpoint, wasb, context):
+def test_sync_wait_returns_result_and_link(endpoint, wasb, context, hook):
     folder = upload_inputs(wasb, endpoint["container"], "ops/sync", 3)
     result = operator(inputs=folder, deferrable=False, overrides={"mini_batch_size": 2}).execute(context)
     assert result["status"] == "Completed"
     assert result["deployment_name"] == "digits-logreg"
-    assert result["output_uri"].endswith(f"/azureml/{result['job_name']}/score/")
+    # The service's job name, and the output folder the task's key chose (Azure ML does not report one).
+    assert result["output_uri"].startswith("azureml://datastores/workspaceblobstore/paths/airflow/tests-score-")
     assert context["ti"].xcoms[JOB_XCOM_KEY]["job_name"] == result["job_name"]
 
 
@@ -55,6 +56,8 @@ def test_deferred_wait_through_the_real_trigger(endpoint, wasb, context):
     op = operator(inputs={"images": folder}, deferrable=True, timeout=300)
     with pytest.raises(TaskDeferred) as deferred:
         op.execute(context)
+    assert hook.get_job(result["job_name"])["status"] == "Completed"
+    assert hook.read_datastore_file(f"{result['output_uri']}predictions.csv")
     trigger = deferred.value.trigger
     assert isinstance(trigger, AzureMLJobTrigger)
     _classpath, kwargs = trigger.serialize()
@@ -68,22 +71,28 @@ def test_deferred_wait_through_the_real_trigger(endpoint, wasb, context):
     assert (result["status"], result["deployment_name"]) == ("Completed", "digits-logreg")
 
 
-def test_retry_attaches_to_the_first_job(endpoint, wasb, emulator):
-    """A task killed right after submitting and retried leaves exactly one job."""
-    folder = upload_inputs(wasb, endpoint["container"], "ops/retry", 2)
-    first_try = {"ti": RecordingTaskInstance(run_id="retry-run", try_number=1)}
+@pytest.mark.parametrize("found_by", ["task_state_store", "output"])
+def test_retry_attaches_to_the_first_job(endpoint, wasb, emulator, found_by):
+    """A task killed right after submitting and retried leaves exactly one job: found through the job name
+    the first try kept, or (no store, as in older Airflow) through the output folder its key chose."""
+    folder = upload_inputs(wasb, endpoint["container"], f"ops/retry-{found_by}", 2)
+    store = RecordingStateStore() if found_by == "task_state_store" else None
+    first_try = {"ti": RecordingTaskInstance(run_id=f"retry-{found_by}", try_number=1), "task_state_store": store}
     submitted = operator(inputs=folder, wait_for_completion=False).execute(first_try)
     before = job_count(emulator)
-    second_try = {"ti": RecordingTaskInstance(run_id="retry-run", try_number=2)}
+    second_try = {"ti": RecordingTaskInstance(run_id=f"retry-{found_by}", try_number=2), "task_state_store": store}
     result = operator(inputs=folder, deferrable=False).execute(second_try)
     assert result["job_name"] == submitted["job_name"]
     assert result["status"] == "Completed"
     assert job_count(emulator) == before
 
+    if store is not None:
+        assert store.values["azure_ml_job"]["job_name"] == submitted["job_name"]
 
 def test_different_runs_get_different_jobs(endpoint, wasb):
     folder = upload_inputs(wasb, endpoint["container"], "ops/runs", 1)
     names = {
+    assert result["output_uri"] == submitted["output_uri"]
         operator(inputs=folder, wait_for_completion=False).execute({"ti": RecordingTaskInstance(run_id=run)})[
             "job_name"
         ]
