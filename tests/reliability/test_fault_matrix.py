@@ -21,7 +21,7 @@ from airflow_batchml.job_names import change_job_name
 from airflow_batchml.operators.batch_scoring import AzureMLInvokeBatchEndpointOperator
 from airflow_batchml.operators.compute import AzureMLCreateComputeOperator
 from tests.integration.hooks.conftest import DATA, SLOW_SCRIPT, deploy_script, upload_inputs, wait_for_job
-from tests.integration.operators.conftest import RecordingTaskInstance
+from tests.integration.operators.conftest import RecordingStateStore, RecordingTaskInstance
 from tests.reliability.conftest import FaultOutcome
 
 pytestmark = pytest.mark.integration
@@ -49,7 +49,9 @@ def stack(airflow_connections, tmp_path_factory):
 
 
 def jobs_named(emulator, prefix: str) -> list[dict]:
-    return [j for j in emulator.request("GET", "/_emulator/jobs").json()["value"] if j["name"].startswith(prefix)]
+    """Jobs whose requested (display) name starts with ``prefix``: Azure ML chooses the job's name itself."""
+    jobs = emulator.request("GET", "/_emulator/jobs").json()["value"]
+    return [j for j in jobs if (j["request"].get("name") or j["name"]).startswith(prefix)]
 
 
 def inject(emulator, **rule) -> None:
@@ -126,11 +128,11 @@ def test_transient_faults_on_scoring_job_status_and_cancel(stack, hook, emulator
     inject(
         emulator, method="POST", path_regex=rf"^/batchEndpoints/{ENDPOINT}/jobs$", status=status, times=1, retry_after=1
     )
-    inject(emulator, method="GET", path_regex=rf"{WS}/jobs/{name}$", status=status, times=1, retry_after=1)
-    hook.invoke_batch_endpoint(ENDPOINT, {"in": stack["fast"]}, job_name=name)
-    assert wait_for_job(hook, name)["status"] == "Completed"
-    inject(emulator, method="POST", path_regex=rf"{WS}/jobs/{name}/cancel$", status=status, times=1, retry_after=1)
-    hook.cancel_job(name)
+    job = hook.invoke_batch_endpoint(ENDPOINT, {"in": stack["fast"]}, job_name=name)["job_name"]
+    inject(emulator, method="GET", path_regex=rf"{WS}/jobs/{job}$", status=status, times=1, retry_after=1)
+    assert wait_for_job(hook, job)["status"] == "Completed"
+    inject(emulator, method="POST", path_regex=rf"{WS}/jobs/{job}/cancel$", status=status, times=1, retry_after=1)
+    hook.cancel_job(job)
     assert len(jobs_named(emulator, name)) == 1
     ledger.append(FaultOutcome(f"{status} on scoring POST, job GET, job cancel", recovered=True, jobs_created=1))
 
@@ -144,24 +146,31 @@ def test_long_running_create_fails_then_retry_succeeds(stack, emulator, ledger, 
     ledger.append(FaultOutcome("create compute ends QuotaExceeded, then retried", recovered=True, jobs_created=0))
 
 
-def test_scoring_reply_lost_after_submission_retry_attaches(stack, emulator, ledger):
-    """The SDK reports an error although the job was submitted; the retried task attaches to it."""
+def test_scoring_reply_lost_after_submission_finds_the_job(stack, emulator, ledger):
+    """The scoring POST took effect but its reply was lost (no job name came back): the hook finds the job by
+    the output folder its key chose, instead of resending; a later retry of the task attaches as well."""
     path = rf"^/batchEndpoints/{ENDPOINT}/jobs$"
     inject(emulator, method="POST", path_regex=path, status=503, times=20, after=True)
     first = {"ti": RecordingTaskInstance(run_id="reply-lost")}
-    with pytest.raises(AzureMLRemoteError):
-        operator(inputs=stack["fast"]).execute(first)
-    emulator.request("DELETE", "/_emulator/faults")
-    result = operator(inputs=stack["fast"]).execute({"ti": RecordingTaskInstance(run_id="reply-lost", try_number=2)})
+    result = operator(inputs=stack["fast"]).execute(first)
     assert result["status"] == "Completed"
-    created = jobs_named(emulator, result["job_name"])
+    emulator.request("DELETE", "/_emulator/faults")
+    again = operator(inputs=stack["fast"]).execute({"ti": RecordingTaskInstance(run_id="reply-lost", try_number=2)})
+    assert again["job_name"] == result["job_name"]
+    created = jobs_writing_to(emulator, result["output_uri"])
     assert len(created) == 1
     ledger.append(FaultOutcome("scoring reply lost after the job was created (503)", True, len(created)))
 
 
+def jobs_writing_to(emulator, output_uri: str) -> list[dict]:
+    """Jobs with that output folder: the key a logical submission's output carries."""
+    jobs = emulator.request("GET", "/_emulator/jobs").json()["value"]
+    return [j for j in jobs if output_uri in [o.get("uri") for o in (j["request"].get("outputData") or {}).values()]]
+
+
 SUBMIT_THEN_WAIT = """
 import sys
-from tests.integration.operators.conftest import RecordingTaskInstance
+from tests.integration.operators.conftest import RecordingStateStore, RecordingTaskInstance
 from airflow_batchml.operators.batch_scoring import AzureMLInvokeBatchEndpointOperator
 op = AzureMLInvokeBatchEndpointOperator(
     task_id="score", endpoint_name=sys.argv[1], inputs=sys.argv[2], deployment_name="rel-slow",
@@ -176,9 +185,10 @@ def test_worker_killed_after_submission_retry_attaches(stack, hook, wasb, emulat
     worker = subprocess.Popen(
         [sys.executable, "-c", SUBMIT_THEN_WAIT, ENDPOINT, folder], cwd=ROOT, env=os.environ.copy()
     )
+    before = len(jobs_named(emulator, "tests-score-"))
     try:
         deadline = time.monotonic() + 120
-        while not jobs_named(emulator, "tests-score-"):
+        while len(jobs_named(emulator, "tests-score-")) == before:
             assert worker.poll() is None and time.monotonic() < deadline, "the worker never submitted"
             time.sleep(0.1)
     finally:
@@ -188,7 +198,7 @@ def test_worker_killed_after_submission_retry_attaches(stack, hook, wasb, emulat
         {"ti": RecordingTaskInstance(run_id="sigkill-run", try_number=2)}
     )
     assert retried["status"] == "Completed"
-    created = jobs_named(emulator, retried["job_name"])
+    created = jobs_writing_to(emulator, retried["output_uri"])
     assert len(created) == 1
     ledger.append(FaultOutcome("worker SIGKILLed right after submitting, task retried", True, len(created)))
 
@@ -214,14 +224,21 @@ def test_emulator_restart_mid_job(stack, hook, wasb, emulator, ledger):
     assert len(created) == 1
 
 
-def test_failed_job_fails_the_task_and_the_retry_resubmits(stack, hook, emulator, ledger):
+@pytest.mark.parametrize("store", [RecordingStateStore, lambda: None], ids=["task_state_store", "no-store"])
+def test_failed_job_fails_the_task_and_the_retry_resubmits(stack, hook, emulator, ledger, store):
     inject(emulator, fail_job="next", message="CUDA out of memory (injected)")
-    ti = {"ti": RecordingTaskInstance(run_id="failed-run")}
+    store = store()
+    run_id = f"failed-run-{'store' if store is not None else 'none'}"
+    ti = {"ti": RecordingTaskInstance(run_id=run_id), "task_state_store": store}
+    op = operator(inputs=stack["fast"])
     with pytest.raises(AzureMLJobError, match="CUDA out of memory"):
-        operator(inputs=stack["fast"]).execute(ti)
-    retried = operator(inputs=stack["fast"]).execute({"ti": RecordingTaskInstance(run_id="failed-run", try_number=2)})
+        op.execute(ti)
+    failed = op.job_name
+    retry = {"ti": RecordingTaskInstance(run_id=run_id, try_number=2), "task_state_store": store}
+    retried = operator(inputs=stack["fast"]).execute(retry)
     assert retried["status"] == "Completed"
-    assert retried["job_name"].endswith("-2")
+    assert retried["job_name"] != failed
+    assert retried["output_uri"].endswith("-2/")  # the next output folder of the series
     ledger.append(FaultOutcome("job fails, task retried", True, 2))
 
 
@@ -252,6 +269,7 @@ def test_same_blob_change_delivered_twice_scores_once(stack, hook, wasb, emulato
     first = hook.invoke_batch_endpoint(ENDPOINT, {"in": {"uri": uri, "type": "uri_file"}}, job_name=name)
     again = hook.invoke_batch_endpoint(ENDPOINT, {"in": {"uri": uri, "type": "uri_file"}}, job_name=name)
     assert (first["attached"], again["attached"]) == (False, True)
+    assert again["job_name"] == first["job_name"]
     created = jobs_named(emulator, name)
     assert len(created) == 1
     ledger.append(FaultOutcome("same blob change delivered twice", True, len(created), duplicates=len(created) - 1))
