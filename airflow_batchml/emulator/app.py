@@ -2,7 +2,8 @@
 
 Handlers live in ``handlers/`` (one module per resource family). In front of them a small ASGI gate
 normalises ARM path casing, checks the bearer token (except where azure-ai-ml sends none: the discovery
-document and signed log URLs) and fires armed HTTP fault rules. Every error leaves as ARM error JSON.
+document and signed log URLs), caps the request body and fires armed HTTP fault rules. Every error leaves
+as ARM error JSON.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from airflow_batchml.emulator import lro
 from airflow_batchml.emulator.errors import EmulatorError, NotFound, arm_error_body
@@ -39,7 +40,10 @@ log = logging.getLogger(__name__)
 
 WS = f"/subscriptions/{{sub}}/resourceGroups/{{rg}}/providers/{PROVIDER}/workspaces/{{ws}}"
 ADMIN_PREFIX = "/_emulator"
-_NO_TOKEN_PATHS = re.compile(r"^/(discovery$|_logs/)")
+# ARM's limit for a request body; the largest body azure-ai-ml sends here (an environment with its conda
+# file inline) is a few kilobytes.
+MAX_BODY_BYTES = 4 * 1024 * 1024
+_NO_TOKEN_PATHS = re.compile(r"/(discovery\Z|_logs/)")
 _CASE_FIXES = [
     (re.compile(r"/resourcegroups/", re.IGNORECASE), "/resourceGroups/"),
     (re.compile(rf"/providers/{re.escape(PROVIDER)}/", re.IGNORECASE), f"/providers/{PROVIDER}/"),
@@ -170,7 +174,7 @@ def _add_error_handlers(app: FastAPI) -> None:
 
 
 class RequestGate:
-    """ASGI middleware: canonical ARM path casing, bearer-token check, injected HTTP faults."""
+    """ASGI middleware: canonical ARM path casing, bearer-token check, body cap, injected HTTP faults."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -183,29 +187,62 @@ class RequestGate:
         for pattern, replacement in _CASE_FIXES:
             path = pattern.sub(replacement, path)
         scope = {**scope, "path": path, "raw_path": path.encode()}
-        refusal, fault = self._refusal(scope)
-        if refusal is None:
-            await self.app(scope, receive, send)
-            return
-        if fault is not None and fault.after:
-            await self.app(scope, receive, _discard)  # the request takes effect; its answer is lost
-        await refusal(scope, receive, send)
-
-    def _refusal(self, scope: Scope) -> tuple[JSONResponse | None, HttpFault | None]:
-        """The response that replaces the real one (401, or an injected fault), and the fault if any."""
         ctx: EmulatorContext = scope["app"].state.ctx  # Starlette puts the app in the scope first
-        path = scope["path"]
         if not _NO_TOKEN_PATHS.match(path) and not _token_ok(scope, ctx.token):
             body = arm_error_body("AuthenticationFailed", "A valid 'Authorization: Bearer' token is required.")
-            return JSONResponse(body, status_code=401, headers={"WWW-Authenticate": "Bearer"}), None
-        if path.startswith(ADMIN_PREFIX):
-            return None, None
-        fault = ctx.faults.take_http(scope["method"], path)
+            await JSONResponse(body, status_code=401, headers={"WWW-Authenticate": "Bearer"})(scope, receive, send)
+            return
+        messages = await _capped_body(scope, receive)
+        if messages is None:
+            message = f"The request body exceeds the limit of {MAX_BODY_BYTES} bytes."
+            await JSONResponse(arm_error_body("RequestBodyTooLarge", message), 413)(scope, receive, send)
+            return
+        receive = _replay(messages, receive)
+        fault = None if path.startswith(ADMIN_PREFIX) else ctx.faults.take_http(scope["method"], path)
         if fault is None:
-            return None, None
-        headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
-        message = f"Injected fault: {fault.status} for {scope['method']} {path}."
-        return JSONResponse(arm_error_body(fault.error_code(), message), fault.status, headers=headers), fault
+            await self.app(scope, receive, send)
+            return
+        if fault.after:
+            await self.app(scope, receive, _discard)  # the request takes effect; its answer is lost
+        await _fault_response(scope, fault)(scope, receive, send)
+
+
+async def _capped_body(scope: Scope, receive: Receive) -> list[Message] | None:
+    """The request's body messages, or None as soon as the body exceeds ``MAX_BODY_BYTES``.
+
+    A declared ``Content-Length`` over the cap is refused before any byte is read, and a chunked body
+    is read no further than the cap, so an oversized request never lands in memory.
+    """
+    declared = dict(scope.get("headers") or []).get(b"content-length", b"")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        return None
+    messages: list[Message] = []
+    size = 0
+    more = True
+    while more:
+        message = await receive()
+        messages.append(message)
+        size += len(message.get("body", b""))
+        if size > MAX_BODY_BYTES:
+            return None
+        more = message["type"] == "http.request" and message.get("more_body", False)
+    return messages
+
+
+def _replay(messages: list[Message], receive: Receive) -> Receive:
+    """A ``receive`` that hands out the buffered body first, then whatever the client sends next."""
+    pending = list(messages)
+
+    async def replay() -> Message:
+        return pending.pop(0) if pending else await receive()
+
+    return replay
+
+
+def _fault_response(scope: Scope, fault: HttpFault) -> JSONResponse:
+    headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
+    message = f"Injected fault: {fault.status} for {scope['method']} {scope['path']}."
+    return JSONResponse(arm_error_body(fault.error_code(), message), fault.status, headers=headers)
 
 
 async def _discard(message: dict) -> None:
@@ -213,7 +250,9 @@ async def _discard(message: dict) -> None:
 
 
 def _token_ok(scope: Scope, token: str) -> bool:
+    """A non-empty bearer value equal to the token; an empty token (never configured) admits no one."""
     headers = dict(scope.get("headers") or [])
     given = headers.get(b"authorization", b"").decode("latin-1")
     scheme, _, value = given.partition(" ")
-    return scheme.lower() == "bearer" and hmac.compare_digest(value.strip().encode(), token.encode())
+    value = value.strip()
+    return scheme.lower() == "bearer" and bool(value and token) and hmac.compare_digest(value.encode(), token.encode())

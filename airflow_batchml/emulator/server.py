@@ -35,6 +35,8 @@ DATASTORES = {"workspaceblobstore": "azureml-blobstore"}
 _STARTUP_TIMEOUT = 30.0
 # Idle keep-alive TLS connections of clients would otherwise hold the shutdown for the 30 s SSL timeout.
 _GRACEFUL_SHUTDOWN = 3
+_TOKEN_BYTES = 32
+_TOKEN_LENGTH = 43  # characters of secrets.token_urlsafe(_TOKEN_BYTES)
 
 
 @dataclass
@@ -141,23 +143,35 @@ def write_connection_files(ctx: EmulatorContext, state_dir: Path, cert: Path, wa
 
 
 def _write_private_json(path: Path, content: dict[str, Any]) -> None:
-    """Atomic (temp file + rename) and owner-only: these files carry secrets."""
+    _write_private(path, json.dumps(content, indent=2))
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Atomic (synced temp file + rename) and owner-only: these files carry secrets, and a crash
+    mid-write must leave the old file or the new one, never an empty one."""
     temp = path.with_suffix(".tmp")
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
-        json.dump(content, handle, indent=2)
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
     os.replace(temp, path)
 
 
 def _stored_token(state_dir: Path) -> str:
-    """The bearer token kept in the state dir, so connections written earlier survive a restart."""
+    """The bearer token kept in the state dir, so connections written earlier survive a restart.
+
+    A token file shorter than the tokens written here was cut short (an older emulator crashed between
+    create and write); serving with an empty token would let an empty bearer pass, so a new one replaces it.
+    """
     path = state_dir / "token"
     if path.exists():
-        return path.read_text().strip()
-    token = secrets.token_urlsafe(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(token)
+        token = path.read_text().strip()
+        if len(token) >= _TOKEN_LENGTH:
+            return token
+        log.warning("The token file %s is empty or truncated; writing a new token", path)
+    token = secrets.token_urlsafe(_TOKEN_BYTES)
+    _write_private(path, token)
     return token
 
 

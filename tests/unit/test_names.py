@@ -11,7 +11,7 @@ def test_valid_endpoint_names(name):
     assert check_name("endpoint", name) == name
 
 
-@pytest.mark.parametrize("name", ["ab", "1abc", "a" * 33, "has_underscore", "ends-", "spa ce", "", None, 42])
+@pytest.mark.parametrize("name", ["ab", "1abc", "a" * 33, "has_underscore", "ends-", "spa ce", "abc\n", "", None, 42])
 def test_invalid_endpoint_names_name_the_field_and_rule(name):
     with pytest.raises(AzureMLConfigurationError) as err:
         check_name("endpoint", name, "endpoint_name")
@@ -26,3 +26,5 @@ def test_compute_and_job_rules():
     assert check_name("job", "dag_task_2026-01-01") == "dag_task_2026-01-01"
     with pytest.raises(AzureMLConfigurationError, match="job_name"):
         check_name("job", "../etc")
+    with pytest.raises(AzureMLConfigurationError, match="job_name"):
+        check_name("job", "dag_task\n")

@@ -9,6 +9,7 @@ its path. Handlers for one family are made by :func:`family_handlers`, so the ro
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -31,6 +32,10 @@ from airflow_batchml.emulator.state import Resource
 FAMILIES = ("models", "codes", "environments", "data")
 _PATH_FIELDS = {"models": "modelUri", "codes": "codeUri", "data": "dataUri"}
 _ENVIRONMENT_CONTENT = ("image", "condaFile", "build", "inferenceConfig", "osType")
+_VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,254}")
+_VERSION_RULE = "1-255 ASCII letters, digits, '.', '-' and '_', starting with a letter or digit"
+# ASCII only: str.isdigit() also accepts '²', which int() refuses.
+_NUMBER = re.compile(r"[0-9]+")
 
 
 def version_kind(family: str) -> str:
@@ -70,14 +75,15 @@ def family_handlers(family: str) -> dict[str, Callable[..., JSONResponse]]:
     def list_versions(request: Request, name: str) -> JSONResponse:
         ctx = ctx_of(request)
         query = request.query_params
+        top = _top(query["$top"]) if "$top" in query else None
         if family == "codes" and query.get("hash"):
             items = [item for item in ctx.store.list(version_kind(family)) if _code_hash(item) == query["hash"]]
         else:
             items = ctx.store.list(version_kind(family), f"{family}/{name}/versions/")
         if "desc" in query.get("$orderBy", "").lower():
             items.reverse()
-        if query.get("$top", "").isdigit():
-            items = items[: int(query["$top"])]
+        if top is not None:
+            items = items[:top]
         return arm_json(page([_version(ctx, family, item) for item in items]))
 
     def get_version(request: Request, name: str, version: str) -> JSONResponse:
@@ -89,6 +95,8 @@ def family_handlers(family: str) -> dict[str, Callable[..., JSONResponse]]:
 
     def put_version(request: Request, name: str, version: str, body: JsonBody = None) -> JSONResponse:
         ctx = ctx_of(request)
+        if not _VERSION.fullmatch(version):
+            raise BadRequest(f"version: {version!r} is not a valid asset version ({_VERSION_RULE}).", code="UserError")
         properties = properties_of(body, f"{family} {name} version {version}")
         path = f"{family}/{name}/versions/{version}"
         existing = ctx.store.get(version_kind(family), path)
@@ -123,12 +131,18 @@ def _check_update(family: str, path: str, old: dict[str, Any], new: dict[str, An
         )
 
 
+def _top(value: str) -> int:
+    if not _NUMBER.fullmatch(value):
+        raise BadRequest(f"$top: {value!r} is not a non-negative integer.")
+    return int(value)
+
+
 def _container(ctx: EmulatorContext, family: str, name: str) -> dict[str, Any] | None:
     versions = ctx.store.list(version_kind(family), f"{family}/{name}/versions/")
     container = ctx.store.get(family, f"{family}/{name}")
     if not versions and container is None:
         return None
-    numbers = [int(item.name) for item in versions if item.name.isdigit()]
+    numbers = [int(item.name) for item in versions if _NUMBER.fullmatch(item.name)]
     properties = {
         **(container.body["properties"] if container else {}),
         "latestVersion": versions[-1].name if versions else None,

@@ -151,7 +151,7 @@ def properties_of(body: Any, resource: str) -> dict[str, Any]:
     return properties
 
 
-_ARM_PATH = re.compile(r"/workspaces/[^/]+/(?P<path>.+)$", re.IGNORECASE)
+_ARM_PATH = re.compile(r"/workspaces/[^/]+/(?P<path>.+)\Z", re.IGNORECASE)
 
 
 def workspace_path(asset_id: str) -> str:

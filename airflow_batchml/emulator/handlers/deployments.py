@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse, Response
 from airflow_batchml.emulator import lro
 from airflow_batchml.emulator.errors import BadRequest, Conflict
 from airflow_batchml.emulator.handlers import assets
+from airflow_batchml.emulator.handlers.batch_settings import DEPLOYMENT_FIELDS, check_types
 from airflow_batchml.emulator.handlers.common import (
     EmulatorContext,
     JsonBody,
@@ -42,6 +43,7 @@ def put_deployment(request: Request, endpoint: str, deployment: str, body: JsonB
     require_endpoint(ctx, endpoint)
     properties = dict(properties_of(body, f"batch deployment {deployment}"))
     properties.pop("provisioningState", None)
+    check_types(properties, DEPLOYMENT_FIELDS, "properties.")
     _check_asset_references(ctx, properties)
     properties["compute"] = _normalised_compute(ctx, properties.get("compute"))
     stored = {**body, "location": body.get("location") or ctx.location, "properties": properties}

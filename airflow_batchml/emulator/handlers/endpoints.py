@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse, Response
 
 from airflow_batchml.emulator import lro
 from airflow_batchml.emulator.errors import BadRequest
+from airflow_batchml.emulator.handlers.batch_settings import ENDPOINT_FIELDS, check_types
 from airflow_batchml.emulator.handlers.common import (
     EmulatorContext,
     JsonBody,
@@ -33,6 +34,7 @@ _READ_ONLY = ("scoringUri", "swaggerUri", "provisioningState")
 def put_endpoint(request: Request, endpoint: str, body: JsonBody = None) -> JSONResponse:
     ctx = ctx_of(request)
     properties = {k: v for k, v in properties_of(body, f"batch endpoint {endpoint}").items() if k not in _READ_ONLY}
+    check_types(properties, ENDPOINT_FIELDS, "properties.")
     properties.setdefault("authMode", "AADToken")
     default = (properties.get("defaults") or {}).get("deploymentName")
     if default and ctx.store.get(DEPLOYMENT_KIND, f"{KIND}/{endpoint}/deployments/{default}") is None:

@@ -13,6 +13,7 @@ from typing import Any
 
 from airflow_batchml.emulator.errors import BadRequest, NotFound
 from airflow_batchml.emulator.handlers import assets
+from airflow_batchml.emulator.handlers.batch_settings import REQUEST_FIELDS, check_types
 from airflow_batchml.emulator.handlers.common import EmulatorContext, workspace_path
 from airflow_batchml.emulator.scoring.spec import BatchJobSpec, JobError, is_plain_file_name
 from airflow_batchml.emulator.state import JobRecord, JobStatus, Resource
@@ -22,8 +23,10 @@ log = logging.getLogger(__name__)
 
 _INPUT_TYPES = {"urifolder": "uri_folder", "urifile": "uri_file", "uri_folder": "uri_folder", "uri_file": "uri_file"}
 _OUTPUT_ACTIONS = {"appendrow": "append_row", "summaryonly": "summary_only"}
-_DURATION = re.compile(r"^P(?:(?P<d>\d+)D)?(?:T(?:(?P<h>\d+)H)?(?:(?P<m>\d+)M)?(?:(?P<s>[\d.]+)S)?)?$")
-_SHORT_DATA_ID = re.compile(r"^azureml:(?P<name>[^:/@]+):(?P<version>[^:/]+)$")
+_DURATION = re.compile(
+    r"P(?:(?P<d>[0-9]+)D)?(?:T(?:(?P<h>[0-9]+)H)?(?:(?P<m>[0-9]+)M)?(?:(?P<s>[0-9]+(?:[.][0-9]+)?)S)?)?"
+)
+_SHORT_DATA_ID = re.compile(r"azureml:(?P<name>[^:/@]+):(?P<version>[^:/]+)")
 
 
 def create_job(
@@ -71,6 +74,7 @@ def build_spec(
     ctx: EmulatorContext, name: str, endpoint: str, deployment: Resource, request: dict[str, Any]
 ) -> BatchJobSpec:
     """The deployment's settings with the request's overrides applied (overrides win)."""
+    check_types(request, REQUEST_FIELDS)
     settings = deployment.body["properties"]
     retry = {**(settings.get("retrySettings") or {}), **(request.get("retrySettings") or {})}
     code = settings.get("codeConfiguration") or {}
@@ -118,7 +122,7 @@ def _seconds(value: Any) -> float:
     """``PT30S``, ``PT1M``, ``P1DT2H`` or a number -> seconds."""
     if isinstance(value, int | float):
         return float(value)
-    match = _DURATION.match(str(value))
+    match = _DURATION.fullmatch(str(value))
     if not match:
         raise BadRequest(f"retrySettings.timeout: {value!r} is not an ISO 8601 duration.")
     parts = {key: float(number or 0) for key, number in match.groupdict().items()}
@@ -146,7 +150,7 @@ def _inputs(ctx: EmulatorContext, input_data: dict[str, Any]) -> list[dict[str, 
     """``inputData`` entries -> engine inputs; data asset ids are resolved to the asset's stored path."""
     inputs = []
     for key, item in input_data.items():
-        kind = str((item or {}).get("jobInputType", "")).lower()
+        kind = str(item.get("jobInputType", "")).lower() if isinstance(item, dict) else ""
         if kind == "literal":
             continue
         if kind not in _INPUT_TYPES or not item.get("uri"):
@@ -160,7 +164,7 @@ def _inputs(ctx: EmulatorContext, input_data: dict[str, Any]) -> list[dict[str, 
 
 
 def _resolve_input(ctx: EmulatorContext, key: str, kind: str, uri: str) -> dict[str, str]:
-    short = _SHORT_DATA_ID.match(uri)
+    short = _SHORT_DATA_ID.fullmatch(uri)
     path = f"data/{short['name']}/versions/{short['version']}" if short else workspace_path(uri)
     if not (short or path.startswith("data/")):
         return {"type": kind, "uri": uri}

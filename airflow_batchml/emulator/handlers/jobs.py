@@ -7,6 +7,7 @@ the status and a signed log URL, since the SDK downloads logs without a token.
 
 from __future__ import annotations
 
+import hmac
 from typing import Any
 from urllib.parse import urlencode
 
@@ -85,7 +86,7 @@ def get_run_details(request: Request, name: str) -> JSONResponse:
 def download_log(request: Request, name: str) -> PlainTextResponse:
     """A job's log text; no token is sent here, so the URL carries an HMAC signature instead."""
     ctx = ctx_of(request)
-    if request.query_params.get("sig", "") != ctx.sign(name):
+    if not hmac.compare_digest(request.query_params.get("sig", "").encode(), ctx.sign(name).encode()):
         raise Unauthorized("The log URL signature is missing or invalid.")
     return PlainTextResponse(require_job(ctx, name).log)
 

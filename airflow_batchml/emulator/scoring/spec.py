@@ -118,7 +118,7 @@ class BatchJobSpec:
 
     def validate(self) -> None:
         """Reject settings a batch deployment would reject, naming the field and the allowed values."""
-        if not JOB_NAME.match(self.name):
+        if not JOB_NAME.fullmatch(self.name):
             raise JobError(
                 ErrorCode.INVALID_SPEC,
                 f"job name {self.name!r} must start with a letter or digit and hold only letters, digits, - and _",

@@ -1,21 +1,29 @@
-"""The emulator's own defences: a bearer token on every route family, loopback only, no path escapes.
+"""The emulator's own defences: a bearer token on every route family, loopback only, no path escapes,
+bounded request bodies, and a 400 naming the field for input of the wrong shape.
 
-Driven over real HTTPS against the session's emulator process; the scoring POST is sent by hand so that
-bodies the SDK would never build (``..`` in a path, a local output folder) reach the server.
+Driven over real HTTPS against the session's emulator process; requests are sent by hand so that bodies
+the SDK would never build (``..`` in a path, a local output folder, a string batch size) reach the server.
 """
 
 from __future__ import annotations
 
+import http.client
+import ssl
+import stat
+
 import psutil
 import pytest
+import requests
 
 from airflow_batchml.emulator.__main__ import parse_args
+from airflow_batchml.emulator.stack import EmulatorProcess
 from tests.integration.emulator.conftest import workspace  # noqa: F401  (shared fixture)
 
 pytestmark = pytest.mark.integration
 
 DATASTORE = "azureml://datastores/workspaceblobstore/paths"
 INPUT = {"images": {"jobInputType": "UriFolder", "uri": f"{DATASTORE}/security/in/"}}
+BODY_LIMIT = 4 * 1024 * 1024  # ARM's limit for a request body
 
 
 def ws_path(emulator) -> str:
@@ -116,3 +124,117 @@ def test_scoring_post_still_takes_a_plain_output(emulator, workspace):  # noqa: 
     output = {"score": {"jobOutputType": "UriFolder", "uri": f"{DATASTORE}/security/out/"}}
     response = score(emulator, workspace.endpoint, outputData=output, outputFileName="scores.csv")
     assert response.status_code == 201, response.text
+
+
+def test_an_empty_token_file_is_replaced_and_an_empty_bearer_refused(azurite, tmp_path):
+    state_dir = tmp_path / "emulator"
+    state_dir.mkdir()
+    (state_dir / "token").write_text("")  # an older emulator crashed between create and write
+    emulator = EmulatorProcess(state_dir, azurite)
+    emulator.start()
+    try:
+        token = (state_dir / "token").read_text()
+        assert len(token) >= 32 and emulator.connection["extra"]["token"] == token
+        assert stat.S_IMODE((state_dir / "token").stat().st_mode) == 0o600
+        extra = emulator.connection["extra"]
+        secrets_url = f"{emulator.url}{ws_path(emulator)}/datastores/workspaceblobstore/listSecrets"
+        answers = {
+            authorization: requests.post(
+                secrets_url, headers={"Authorization": authorization}, verify=extra["ca_bundle"], timeout=30
+            ).status_code
+            for authorization in ("Bearer ", "Bearer", f"Bearer {token}")
+        }
+        assert answers == {"Bearer ": 401, "Bearer": 401, f"Bearer {token}": 200}
+    finally:
+        emulator.stop()
+
+
+def _connection(emulator, headers: dict[str, str], path: str) -> http.client.HTTPSConnection:
+    """A connection that has sent a PUT's headers and no body yet."""
+    context = ssl.create_default_context(cafile=emulator.ca_bundle)
+    connection = http.client.HTTPSConnection("127.0.0.1", emulator.port, context=context, timeout=10)
+    connection.putrequest("PUT", path)
+    for name, value in {"Authorization": f"Bearer {emulator.token}", **headers}.items():
+        connection.putheader(name, value)
+    connection.endheaders()
+    return connection
+
+
+def test_a_declared_body_over_the_limit_is_refused_before_it_is_sent(emulator):
+    headers = {"Content-Type": "application/json", "Content-Length": str(400 * 1024 * 1024)}
+    connection = _connection(emulator, headers, f"{ws_path(emulator)}/computes/too-large")
+    try:
+        response = connection.getresponse()  # without the fix the server waits for 400 MB that never come
+        assert response.status == 413
+        assert b"RequestBodyTooLarge" in response.read()
+    finally:
+        connection.close()
+
+
+def test_a_chunked_body_is_read_no_further_than_the_limit(emulator):
+    chunk = b" " * 65536
+    connection = _connection(
+        emulator,
+        {"Content-Type": "application/json", "Transfer-Encoding": "chunked"},
+        f"{ws_path(emulator)}/computes/c",
+    )
+    try:
+        for _ in range(BODY_LIMIT // len(chunk) + 1):  # one chunk past the limit, and no final chunk
+            connection.send(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+        response = connection.getresponse()  # without the fix the server waits for the rest of the body
+        assert response.status == 413
+        assert b"RequestBodyTooLarge" in response.read()
+    finally:
+        connection.close()
+
+
+def test_a_body_under_the_limit_still_passes(emulator):
+    body = {"properties": {"computeType": "AmlCompute", "description": "x" * (BODY_LIMIT - 1024)}}
+    response = emulator.request("PUT", f"{ws_path(emulator)}/computes/large-description", json=body)
+    assert response.status_code in (200, 201), response.text
+    emulator.request("DELETE", f"{ws_path(emulator)}/computes/large-description")
+
+
+def test_an_asset_version_that_is_not_plain_ascii_is_a_400(emulator):
+    models = f"{ws_path(emulator)}/models"
+    body = {"properties": {"modelUri": f"{DATASTORE}/security/model/"}}
+    response = emulator.request("PUT", f"{models}/odd-version/versions/\u00b2", json=body)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["message"].startswith("version")
+    assert emulator.request("GET", models).status_code == 200
+    assert emulator.request("GET", f"{models}/odd-version").status_code == 404
+
+
+@pytest.mark.parametrize("top", ["\u00b2", "abc", "-1"])
+def test_a_top_that_is_not_a_number_is_a_400(emulator, top):
+    response = emulator.request("GET", f"{ws_path(emulator)}/models/any/versions", params={"$top": top})
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["message"].startswith("$top")
+
+
+WRONG_TYPES = [
+    ("miniBatchSize", "abc", "miniBatchSize"),
+    ("errorThreshold", "5", "errorThreshold"),
+    ("retrySettings", {"maxRetries": "x", "timeout": "PT30S"}, "retrySettings.maxRetries"),
+    ("environmentVariables", ["A=1"], "environmentVariables"),
+]
+
+
+@pytest.mark.parametrize(("key", "value", "field"), WRONG_TYPES)
+def test_a_deployment_with_a_wrong_typed_field_is_a_400(emulator, workspace, key, value, field):  # noqa: F811
+    deployments = f"{ws_path(emulator)}/batchEndpoints/{workspace.endpoint}/deployments"
+    good = emulator.request("GET", f"{deployments}/{workspace.deployments[0]}").json()
+    body = {"location": good["location"], "properties": {**good["properties"], key: value}}
+    response = emulator.request("PUT", f"{deployments}/typed-settings", json=body)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["message"].startswith(f"properties.{field}:")
+    assert emulator.request("GET", f"{deployments}/typed-settings").status_code == 404
+
+
+@pytest.mark.parametrize(("key", "value", "field"), WRONG_TYPES)
+def test_a_scoring_request_with_a_wrong_typed_field_is_a_400(emulator, workspace, key, value, field):  # noqa: F811
+    before = len(emulator.request("GET", "/_emulator/jobs").json()["value"])
+    response = score(emulator, workspace.endpoint, **{key: value})
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["message"].startswith(f"{field}:")
+    assert len(emulator.request("GET", "/_emulator/jobs").json()["value"]) == before
