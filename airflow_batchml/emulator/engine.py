@@ -11,6 +11,7 @@ Nothing a job does may take the server down: every error ends as that job's ``Fa
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import shutil
@@ -44,6 +45,7 @@ log = logging.getLogger(__name__)
 MAX_PARALLEL_JOBS = 4
 MIN_INIT_TIMEOUT = 120.0
 QUEUE_POLL_SECONDS = 0.2
+NAME_SHOWN = 120  # characters of an over-long blob name quoted in an error
 
 
 class _Canceled(Exception):
@@ -77,7 +79,7 @@ class BatchEngine:
     :param reporter: the server's store: ``set_status``, ``set_progress``, ``append_log``.
     :param storage_connection_string: the workspace storage account (Azurite locally).
     :param datastores: datastore name -> container name.
-    :param work_root: folder for job-local copies (one sub-folder per running job, removed at the end).
+    :param work_root: folder for job-local copies (one owner-only sub-folder per running job, removed at the end).
     :param max_workers: cap on worker processes per job (default: the machine's cores).
     """
 
@@ -92,6 +94,8 @@ class BatchEngine:
         self._reporter = reporter
         self._storage = JobStorage(storage_connection_string, datastores)
         self._work_root = Path(work_root)
+        self._work_root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self._work_root.chmod(0o700)  # jobs' copies of code, model and inputs are the workspace's data
         self._limits = _Limits(threading.BoundedSemaphore(MAX_PARALLEL_JOBS), max_workers)
         self._runs: dict[str, _JobRun] = {}
         self._lock = threading.Lock()
@@ -240,7 +244,7 @@ class _JobRun:
     def _stage(self) -> _Staged:
         """Download code, model and inputs into the job folder; fail early on a bad script or output."""
         shutil.rmtree(self._work_dir, ignore_errors=True)
-        self._work_dir.mkdir(parents=True)
+        self._work_dir.mkdir(mode=0o700, parents=True)
         spec, storage = self.spec, self._storage
         output_folder_uri, output_name = split_output(spec.resolved_output_uri, spec.output_file_name)
         output_folder = storage.resolve(output_folder_uri)
@@ -262,11 +266,24 @@ class _JobRun:
         inputs = []
         for index, item in enumerate(spec.inputs):
             self._check_canceled()
-            local = storage.fetch(storage.resolve(item["uri"]), self._work_dir / "inputs" / str(index), item["type"])
-            inputs.extend(list_input_files(local))
+            inputs.extend(list_input_files(self._fetch_input(item, self._work_dir / "inputs" / str(index))))
         if not inputs:
             raise JobError(ErrorCode.INPUT_NOT_FOUND, "the job's inputs hold no files to score")
         return _Staged(script, code_dir, model_dir, inputs, output_folder, output_file, output_name)
+
+    def _fetch_input(self, item: dict[str, str], dest: Path) -> Path:
+        """Download one input; a blob name too long for a local file name is the input's fault, as a user error."""
+        try:
+            return self._storage.fetch(self._storage.resolve(item["uri"]), dest, item["type"])
+        except OSError as err:
+            if err.errno != errno.ENAMETOOLONG:
+                raise
+            name = os.path.relpath(err.filename, dest) if err.filename else "?"
+            raise JobError(
+                ErrorCode.INPUT_UNREADABLE,
+                f"input {item['uri']} holds a blob whose name is too long for a local file: "
+                f"{name[:NAME_SHOWN]}{'...' if len(name) > NAME_SHOWN else ''}",
+            ) from err
 
     def _stage_model(self) -> Path:
         """The model's files under ``AZUREML_MODEL_DIR`` keep their registered name, as in Azure.

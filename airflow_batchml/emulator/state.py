@@ -1,24 +1,32 @@
 """Durable state of the emulator: plain records in SQLite, no HTTP types.
 
-Everything the emulator knows (ARM resources, long-running operations, jobs with their status history and
-logs) lives in ``DIR/state.sqlite`` so that a restart loses nothing. The store is also the *reporter* the
-batch engine calls from its worker threads, hence the lock around the single connection, and the job
-status state machine below, which keeps a late or duplicate report from moving a finished job.
+Everything the emulator knows (ARM resources, long-running operations, jobs with their status history)
+lives in ``DIR/state.sqlite`` so that a restart loses nothing; each job's log is a file of its own under
+``DIR/logs/``, so that appending a line costs the same however long the log is and listing jobs never reads
+one. The store is also the *reporter* the batch engine calls from its worker threads, hence the lock around
+the single connection, and the job status state machine below, which keeps a late or duplicate report from
+moving a finished job.
+
+Job requests, errors and logs carry input URLs, so everything is owner-only (files 0600, folders 0700) and
+credentials (SAS signatures above all) are masked before they are stored.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import sqlite3
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from airflow_batchml.emulator.errors import Conflict
 from airflow_batchml.emulator.scoring.spec import JobStatus as EngineJobStatus
+from airflow_batchml.emulator.scoring.spec import is_plain_file_name
+from airflow_batchml.redaction import redact
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +87,6 @@ class JobRecord:
     history: list[dict[str, str]] = field(default_factory=list)
     progress: dict[str, int] = field(default_factory=dict)
     error: dict[str, Any] | None = None
-    log: str = ""
     created_at: str = field(default_factory=utc_now)
 
 
@@ -90,11 +97,9 @@ CREATE TABLE IF NOT EXISTS resources (
 CREATE TABLE IF NOT EXISTS jobs (
     name TEXT PRIMARY KEY, endpoint TEXT NOT NULL, deployment TEXT NOT NULL, experiment TEXT NOT NULL,
     spec TEXT NOT NULL, request TEXT NOT NULL, status TEXT NOT NULL, history TEXT NOT NULL,
-    progress TEXT NOT NULL, error TEXT, log TEXT NOT NULL, created_at TEXT NOT NULL);
+    progress TEXT NOT NULL, error TEXT, created_at TEXT NOT NULL);
 """
-_JOB_COLUMNS = (
-    "name, endpoint, deployment, experiment, spec, request, status, history, progress, error, log, created_at"
-)
+_JOB_COLUMNS = "name, endpoint, deployment, experiment, spec, request, status, history, progress, error, created_at"
 _JSON_JOB_FIELDS = ("spec", "request", "history", "progress", "error")
 
 
@@ -103,9 +108,11 @@ class StateStore:
 
     def __init__(self, path: Path) -> None:
         self._lock = threading.RLock()
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        self._logs = path.parent / "logs"
+        _private_dir(self._logs)
+        self._db = _connect_private(path)
         self._db.executescript(_SCHEMA)
+        self._move_old_logs()
 
     def close(self) -> None:
         with self._lock:
@@ -165,9 +172,10 @@ class StateStore:
                         code="UserError",
                     )
                 return existing, False
-            job.history = job.history or [{"status": job.status, "time": job.created_at}]
+            history = job.history or [{"status": job.status, "time": job.created_at}]
+            job = replace(job, history=history, request=_redacted(job.request), spec=_stored_spec(job.spec))
             values = [_job_value(job, column) for column in _JOB_COLUMNS.split(", ")]
-            self._db.execute(f"INSERT INTO jobs ({_JOB_COLUMNS}) VALUES ({', '.join('?' * 12)})", values)
+            self._db.execute(f"INSERT INTO jobs ({_JOB_COLUMNS}) VALUES ({', '.join('?' * 11)})", values)
         return job, True
 
     def get_job(self, name: str) -> JobRecord | None:
@@ -176,7 +184,7 @@ class StateStore:
         return _job(row) if row else None
 
     def list_jobs(self, endpoint: str | None = None, deployment: str | None = None) -> list[JobRecord]:
-        """Jobs, newest first, optionally of one endpoint and deployment."""
+        """Jobs, newest first, optionally of one endpoint and deployment (records only: logs stay on disk)."""
         query, args = f"SELECT {_JOB_COLUMNS} FROM jobs WHERE 1=1", []
         if endpoint is not None:
             query, args = query + " AND endpoint=?", [*args, endpoint]
@@ -205,7 +213,7 @@ class StateStore:
             history = [*job.history, {"status": status, "time": utc_now()}]
             self._db.execute(
                 "UPDATE jobs SET status=?, history=?, error=? WHERE name=?",
-                (status, json.dumps(history), json.dumps(error) if error else None, job_name),
+                (status, json.dumps(history), json.dumps(_redacted(error)) if error else None, job_name),
             )
         log.info("Job %s is %s", job_name, status)
 
@@ -215,8 +223,76 @@ class StateStore:
             self._db.execute("UPDATE jobs SET progress=? WHERE name=?", (json.dumps(progress), job_name))
 
     def append_log(self, job_name: str, text: str) -> None:
+        """Append to the job's log file (credentials masked); the caller bounds what it appends."""
+        path = self._log_path(job_name)
         with self._lock:
-            self._db.execute("UPDATE jobs SET log = log || ? WHERE name=?", (text, job_name))
+            if not path.parent.is_dir():
+                _private_dir(path.parent)
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            with os.fdopen(fd, "a", encoding="utf-8", errors="replace") as handle:
+                handle.write(redact(text))
+
+    def read_log(self, job_name: str) -> str:
+        """A job's log; empty until something is logged."""
+        try:
+            return self._log_path(job_name).read_text(encoding="utf-8", errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def _log_path(self, job_name: str) -> Path:
+        """``logs/<job>/std_log.txt``, as Azure names a job's user log; a name may not leave ``logs/``."""
+        if not is_plain_file_name(job_name):
+            raise ValueError(f"Job name {job_name!r} cannot name a log folder")
+        return self._logs / job_name / "std_log.txt"
+
+    def _move_old_logs(self) -> None:
+        """State written before logs were files keeps them in a ``log`` column: move them out and drop it."""
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(jobs)")}
+        if "log" not in columns:
+            return
+        for name, text in self._db.execute("SELECT name, log FROM jobs WHERE log != ''"):
+            self.append_log(name, text)
+        self._db.execute("ALTER TABLE jobs DROP COLUMN log")
+        self._db.execute("VACUUM")  # the old logs' pages held unmasked URLs
+
+
+def _connect_private(path: Path) -> sqlite3.Connection:
+    """Open the database in WAL mode, owner-only with its -wal and -shm files (older state dirs had 0644)."""
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")  # SQLite creates -wal and -shm with the database file's mode
+    for file in (path, path.with_name(f"{path.name}-wal"), path.with_name(f"{path.name}-shm")):
+        if file.exists():
+            file.chmod(0o600)
+    return db
+
+
+def _private_dir(path: Path) -> None:
+    """Create ``path`` owner-only, or make an existing one so."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.chmod(0o700)
+
+
+def _redacted(value: Any) -> Any:
+    """``value`` with credentials masked in every string inside it (dicts and lists walked)."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {key: _redacted(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_redacted(item) for item in value]
+    return value
+
+
+def _stored_spec(spec: dict[str, Any]) -> dict[str, Any]:
+    """The spec with its URLs masked; only the storage path of a URL is used, never its SAS query.
+
+    The environment variables are kept as given: the scoring script reads them, as in Azure.
+    """
+    stored = _redacted(spec)
+    if "environment_variables" in spec:
+        stored["environment_variables"] = spec["environment_variables"]
+    return stored
 
 
 def _resource(row: tuple) -> Resource:

@@ -35,6 +35,17 @@ class TestEmulator(EmulatorProcess):
             headers["Authorization"] = f"Bearer {self.token if token == 'default' else token}"
         return requests.request(method, self.url + path, headers=headers, verify=self.ca_bundle, timeout=30, **kwargs)
 
+    def job_log(self, name: str) -> str:
+        """A job's log, read the way ``jobs.stream`` reads it: run history's signed log URL."""
+        extra = self.connection["extra"]
+        workspace = (
+            f"/subscriptions/{extra['subscription_id']}/resourceGroups/{extra['resource_group']}"
+            f"/providers/Microsoft.MachineLearningServices/workspaces/{extra['workspace_name']}"
+        )
+        details = self.request("GET", f"/history/v1.0{workspace}/runs/{name}/details").json()
+        log_url = details["logFiles"]["user_logs/std_log.txt"]
+        return requests.get(log_url, verify=self.ca_bundle, timeout=30).text
+
 
 @pytest.fixture(scope="session")
 def azurite(tmp_path_factory) -> str:

@@ -24,7 +24,7 @@ def clear_faults(request: Request) -> Response:
 
 
 def list_all_jobs(request: Request) -> JSONResponse:
-    """Every job record as stored (spec, status history, progress, error, log), newest first."""
+    """Every job record as stored (spec, status history, progress, error), newest first; logs are not read."""
     jobs = [asdict(job) for job in ctx_of(request).store.list_jobs()]
     return arm_json({"count": len(jobs), "value": jobs})
 

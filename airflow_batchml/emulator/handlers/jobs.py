@@ -88,7 +88,8 @@ def download_log(request: Request, name: str) -> PlainTextResponse:
     ctx = ctx_of(request)
     if not hmac.compare_digest(request.query_params.get("sig", "").encode(), ctx.sign(name).encode()):
         raise Unauthorized("The log URL signature is missing or invalid.")
-    return PlainTextResponse(require_job(ctx, name).log)
+    require_job(ctx, name)
+    return PlainTextResponse(ctx.store.read_log(name))
 
 
 def require_job(ctx: EmulatorContext, name: str) -> JobRecord:

@@ -1,5 +1,9 @@
 """The job log a user reads through the API: engine messages filtered by ``logging_level``, script output.
 
+The log is bounded, as Azure's are: no line keeps more than ``MAX_LINE_CHARS`` characters, and once the
+scoring scripts of a job have printed ``SCRIPT_OUTPUT_LIMIT`` characters their further lines are dropped
+behind one marker, while the engine's own lines (few, and the ones that say how the job ended) are kept.
+
 Also checks the deployment's environment against this interpreter: the emulator records the environment
 but does not build it, so the log is where a user learns that a declared pip package is missing.
 """
@@ -8,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
 from importlib import metadata
 from typing import Any, Protocol
@@ -19,6 +24,12 @@ from airflow_batchml.emulator.scoring.spec import LOGGING_LEVELS
 log = logging.getLogger(__name__)
 
 REQUIREMENT_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
+MAX_LINE_CHARS = 16 * 1024
+SCRIPT_OUTPUT_LIMIT = 4 * 1024 * 1024
+TRUNCATED_NOTE = (
+    f"WARNING Log truncated: the scoring script's output passed {SCRIPT_OUTPUT_LIMIT:,} characters; "
+    "its further lines are dropped"
+)
 
 
 class Reporter(Protocol):
@@ -41,6 +52,9 @@ class JobLog:
         self._reporter = reporter
         self._job_name = job_name
         self._threshold = LOGGING_LEVELS.get(logging_level.lower(), logging.INFO)
+        self._lock = threading.Lock()  # each worker's output arrives on its own thread
+        self._output_kept = 0
+        self._truncated = False
 
     def debug(self, message: str, *args: Any) -> None:
         self._write(logging.DEBUG, message, args)
@@ -55,20 +69,43 @@ class JobLog:
         self._write(logging.ERROR, message, args)
 
     def script_output(self, worker_id: int, line: str) -> None:
-        """A line the scoring script printed or logged; the worker already applied the logging level."""
-        self._append(f"[worker {worker_id}] {line}")
+        """A line the scoring script printed or logged; the worker already applied the logging level.
+
+        The line that would take the script output kept past ``SCRIPT_OUTPUT_LIMIT`` is replaced by the
+        truncation marker, and every later one is dropped.
+        """
+        entry = _entry(f"[worker {worker_id}] {line}")
+        with self._lock:
+            truncating = not self._truncated and self._output_kept + len(entry) > SCRIPT_OUTPUT_LIMIT
+            self._truncated = self._truncated or truncating
+            if not self._truncated:
+                self._output_kept += len(entry)
+            keep = not self._truncated
+        if keep or truncating:
+            self._send(entry if keep else _entry(TRUNCATED_NOTE))
 
     def _write(self, level: int, message: str, args: tuple[Any, ...]) -> None:
         if level < self._threshold:
             return
-        self._append(f"{logging.getLevelName(level)} {message % args if args else message}")
+        text = message % args if args else message
+        line = clipped(text[:MAX_LINE_CHARS], max(0, len(text) - MAX_LINE_CHARS))
+        self._send(_entry(f"{logging.getLevelName(level)} {line}"))
 
-    def _append(self, line: str) -> None:
-        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
+    def _send(self, entry: str) -> None:
         try:
-            self._reporter.append_log(self._job_name, f"{stamp} {line}\n")
+            self._reporter.append_log(self._job_name, entry)
         except Exception:
             log.exception("Could not append to the log of job %s", self._job_name)
+
+
+def _entry(line: str) -> str:
+    """One timestamped log line, as stored."""
+    return f"{time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime())} {line}\n"
+
+
+def clipped(line: str, dropped: int) -> str:
+    """``line`` with a note of how many characters of it were dropped, if any were."""
+    return f"{line} [... {dropped:,} more characters of this line dropped]" if dropped else line
 
 
 def missing_pip_packages(conda_file: str) -> list[str]:

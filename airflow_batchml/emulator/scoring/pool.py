@@ -1,15 +1,19 @@
 """Parent-side handle of one worker process: start it, hand it a mini-batch with a deadline, kill it.
 
 A worker is a ``subprocess`` running ``worker.py`` rather than a ``multiprocessing`` child: it gets its
-own environment (``environment_variables``, ``AZUREML_MODEL_DIR``) without touching the server's, it never
-re-imports the server's ``__main__``, and a hung ``run()`` is ended by killing one process id. Messages go
-over two inherited pipes, so one mini-batch round trip costs a pickle each way (well under a millisecond).
+own environment (``environment_variables``, ``AZUREML_MODEL_DIR``) without touching the server's and it never
+re-imports the server's ``__main__``. Each worker leads its own session, and every way a worker ends kills
+that whole process group: processes the scoring script started would otherwise outlive the job, holding
+the output pipe open. Messages go over two inherited pipes, so one mini-batch round trip costs a pickle each
+way (well under a millisecond).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -17,8 +21,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import TextIO
 
 from airflow_batchml.emulator.scoring import worker
+from airflow_batchml.emulator.scoring.joblog import MAX_LINE_CHARS, clipped
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +83,7 @@ class WorkerProcess:
             stderr=subprocess.STDOUT,
             text=True,
             errors="replace",
+            start_new_session=True,
         )
         os.close(child_in)
         os.close(child_out)
@@ -125,29 +132,35 @@ class WorkerProcess:
         return self._proc.poll() is None
 
     def signal_kill(self) -> None:
-        """Kill the process without touching the pipes: safe from another thread (cancel, shutdown).
+        """Kill the process group without touching the pipes: safe from another thread (cancel, shutdown).
 
         The thread that owns this worker then sees EOF and calls ``kill()`` to clean up.
         """
-        if self._proc.poll() is None:
-            self._proc.kill()
+        self._kill_group()
 
     def kill(self) -> None:
         """Stop the worker now (it may be inside a hung ``run()``) and release its pipes."""
-        if self._proc.poll() is None:
-            self._proc.kill()
+        self._kill_group()
         self._proc.wait()
         self._close()
 
     def stop(self) -> None:
-        """Close the request pipe so an idle worker exits by itself; kill it if it does not."""
+        """Close the request pipe so an idle worker exits by itself, then kill what is left of its group."""
         self._to_worker.close()
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             self._proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self._proc.kill()
-            self._proc.wait()
+        self._kill_group()
+        self._proc.wait()
         self._close()
+
+    def _kill_group(self) -> None:
+        """SIGKILL the worker's process group: the worker and whatever its scoring script started.
+
+        A group lives on while any member runs, so this also ends the children of a worker that has exited.
+        """
+        # ProcessLookupError: the group is gone; PermissionError: macOS, for a group of zombies only.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self._proc.pid, signal.SIGKILL)
 
     def _receive(self, timeout: float) -> tuple | None:
         """The next message, or ``None`` on timeout; ``EOFError`` when the worker died."""
@@ -164,13 +177,29 @@ class WorkerProcess:
         return f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
 
     def _copy_output(self, on_output: Callable[[str], None]) -> None:
-        """Forward the script's printed lines until the process closes its stdout."""
-        assert self._proc.stdout is not None
-        for line in self._proc.stdout:
-            on_output(line.rstrip("\n"))
-        self._proc.stdout.close()
+        """Forward the script's printed lines until the process closes its stdout.
+
+        Lines are read in pieces of at most ``MAX_LINE_CHARS``; of a longer line only its start is forwarded,
+        so one huge print costs the server no more memory than a short one.
+        """
+        stdout = self._proc.stdout
+        assert stdout is not None
+        while line := stdout.readline(MAX_LINE_CHARS):
+            dropped = 0 if line.endswith("\n") else _skip_rest_of_line(stdout)
+            on_output(clipped(line.rstrip("\n"), dropped))
+        stdout.close()
 
     def _close(self) -> None:
         for conn in (self._to_worker, self._from_worker):
             conn.close()
         self._reader.join(timeout=5)
+
+
+def _skip_rest_of_line(stream: TextIO) -> int:
+    """Read up to the end of the current line in bounded pieces, dropping them; return how many characters."""
+    dropped = 0
+    while piece := stream.readline(MAX_LINE_CHARS):
+        if piece.endswith("\n"):
+            return dropped + len(piece) - 1
+        dropped += len(piece)
+    return dropped

@@ -7,58 +7,14 @@ recorder reaching a terminal status under a deadline; they never assert on wall-
 from __future__ import annotations
 
 import os
-import textwrap
-import threading
+import time
 from pathlib import Path
 
 import pytest
 
 from airflow_batchml.emulator import engine as engine_module
 from airflow_batchml.emulator.engine import BatchEngine, BatchJobSpec, JobStatus
-
-DEADLINE = 30
-
-
-class Recorder:
-    """Collects what the engine reports for one job and lets a test wait for it."""
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self.statuses: list[str] = []
-        self.by_job: dict[str, list[str]] = {}
-        self.error: dict | None = None
-        self.progress: list[tuple[int, int, int]] = []
-        self._log: list[str] = []
-
-    def set_status(self, job_name: str, status: str, error: dict | None = None) -> None:
-        with self._cond:
-            self.statuses.append(status)
-            self.by_job.setdefault(job_name, []).append(status)
-            self.error = error
-            self._cond.notify_all()
-
-    def set_progress(self, job_name: str, done: int, total: int, failed_files: int) -> None:
-        with self._cond:
-            self.progress.append((done, total, failed_files))
-
-    def append_log(self, job_name: str, text: str) -> None:
-        with self._cond:
-            self._log.append(text)
-            self._cond.notify_all()
-
-    @property
-    def log(self) -> str:
-        with self._cond:
-            return "".join(self._log)
-
-    def wait_until(self, predicate, what: str) -> None:
-        with self._cond:
-            if not self._cond.wait_for(predicate, timeout=DEADLINE):
-                raise AssertionError(f"gave up waiting for {what}; statuses {self.statuses}, log:\n{self.log}")
-
-    def wait_terminal(self) -> str:
-        self.wait_until(lambda: self.statuses and self.statuses[-1] in JobStatus.TERMINAL_STATUSES, "the end")
-        return self.statuses[-1]
+from tests.integration.emulator.engine_support import DEADLINE, Recorder, make_spec, write_code, write_inputs
 
 
 @pytest.fixture
@@ -71,35 +27,6 @@ def engine(recorder: Recorder, tmp_path: Path):
     engine = BatchEngine(recorder, "UseDevelopmentStorage=true", {"workspaceblobstore": "blobs"}, tmp_path / "work")
     yield engine
     engine.shutdown()
-
-
-def write_code(tmp_path: Path, source: str, name: str = "score.py") -> Path:
-    code = tmp_path / "code"
-    code.mkdir(exist_ok=True)
-    (code / name).write_text(textwrap.dedent(source))
-    return code
-
-
-def write_inputs(tmp_path: Path, names: list[str]) -> Path:
-    folder = tmp_path / "inputs"
-    folder.mkdir(exist_ok=True)
-    for name in names:
-        (folder / name).write_text(name)
-    return folder
-
-
-def make_spec(tmp_path: Path, code: Path, inputs: Path, **settings) -> BatchJobSpec:
-    values = {
-        "name": "job-1",
-        "code_uri": str(code),
-        "scoring_script": "score.py",
-        "inputs": [{"type": "uri_folder", "uri": str(inputs)}],
-        "output_uri": str(tmp_path / "out") + "/",
-        "mini_batch_size": 1,
-        "max_retries": 0,
-        **settings,
-    }
-    return BatchJobSpec(**values)
 
 
 def run_job(engine: BatchEngine, recorder: Recorder, spec: BatchJobSpec) -> str:
@@ -288,6 +215,83 @@ def test_a_queued_job_can_be_canceled_while_another_runs(recorder, tmp_path, mon
         assert recorder.by_job == {"first": ["Queued", "Running"], "second": ["Queued", "Canceled"]}
     finally:
         engine.shutdown()
+
+
+SPAWNS = """
+import os, subprocess, time
+def _start_sleeper():
+    sleeper = subprocess.Popen(["sleep", "300"])
+    with open(os.environ["SLEEPER_PIDS"], "a") as pids:
+        pids.write(f"{sleeper.pid}\\n")
+def init():
+    _start_sleeper()
+def run(mini_batch):
+    if mini_batch[0].endswith("hang"):
+        _start_sleeper()
+        print("hanging now", flush=True)
+        time.sleep(600)
+    return mini_batch
+"""
+
+
+def _process_gone(pid: int) -> bool:
+    """Whether ``pid`` has ended: no such process, or a zombie nobody has reaped yet (Linux ``/proc``)."""
+    try:
+        os.kill(pid, 0)
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (ProcessLookupError, FileNotFoundError):
+        return True
+    return state == "Z"
+
+
+@pytest.fixture
+def sleepers(tmp_path: Path):
+    """The file where ``SPAWNS`` writes its sleepers' pids; sleepers left behind are killed at the end."""
+    path = tmp_path / "sleeper-pids"
+    path.touch()
+    yield path
+    for pid in map(int, path.read_text().split()):
+        if not _process_gone(pid):
+            os.kill(pid, 9)
+
+
+def _survivors(sleepers: Path, expected: int) -> list[int]:
+    """The sleepers still running once they had ``DEADLINE`` seconds to go (polled, not slept on)."""
+    pids = [int(pid) for pid in sleepers.read_text().split()]
+    assert len(pids) == expected, pids
+    deadline = time.monotonic() + DEADLINE
+    while (alive := [pid for pid in pids if not _process_gone(pid)]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return alive
+
+
+def test_processes_a_script_starts_end_with_its_worker_at_a_timeout_and_at_completion(
+    engine, recorder, tmp_path, sleepers
+):
+    inputs = write_inputs(tmp_path, ["1.hang", "2.ok"])
+    env = {"SLEEPER_PIDS": str(sleepers)}
+    spec = make_spec(tmp_path, write_code(tmp_path, SPAWNS), inputs, timeout=1, environment_variables=env)
+
+    assert run_job(engine, recorder, spec) == JobStatus.COMPLETED
+    assert _survivors(sleepers, expected=3) == []  # from init() of both workers and the hung run()
+
+
+@pytest.mark.parametrize("stop", ["cancel", "shutdown"])
+def test_processes_a_script_starts_end_when_the_job_is_canceled_or_the_engine_stops(
+    engine, recorder, tmp_path, sleepers, stop
+):
+    inputs = write_inputs(tmp_path, ["1.hang"])
+    env = {"SLEEPER_PIDS": str(sleepers)}
+    engine.submit(make_spec(tmp_path, write_code(tmp_path, SPAWNS), inputs, timeout=300, environment_variables=env))
+    recorder.wait_until(lambda: "hanging now" in recorder.log, "a run() call to start")
+
+    if stop == "cancel":
+        engine.cancel("job-1")
+    else:
+        engine.shutdown()
+
+    assert recorder.wait_terminal() == JobStatus.CANCELED
+    assert _survivors(sleepers, expected=2) == []
 
 
 def test_summary_only_writes_no_rows(engine, recorder, tmp_path):

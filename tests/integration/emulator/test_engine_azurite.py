@@ -138,3 +138,17 @@ def test_a_missing_blob_folder_fails_the_job(engine_and_recorder, blobs):
     assert status == JobStatus.FAILED
     assert error["code"] == "InputNotFound"
     assert "landing/day9" in error["message"]
+
+
+def test_a_blob_name_too_long_for_a_local_file_fails_the_job_as_a_user_error(engine_and_recorder, blobs):
+    engine, recorder = engine_and_recorder
+    blobs.get_container_client("landing").upload_blob(f"long/{'n' * 900}.txt", "N", overwrite=True)
+    uri = "azureml://datastores/inputs/paths/long/"
+
+    engine.submit(_spec("long-name-job", [{"type": "uri_folder", "uri": uri}]))
+
+    status, error = recorder.wait_terminal("long-name-job")
+    assert status == JobStatus.FAILED
+    assert error["code"] == "InputUnreadable"
+    assert uri in error["message"]
+    assert "too long for a local file: nnnn" in error["message"]

@@ -55,7 +55,7 @@ def test_restart_keeps_resources_and_runs_the_running_job_again(ml_client, works
     record = wait_for_status(emulator, name, {"Completed"})
     statuses = [entry["status"] for entry in record["history"]]
     assert statuses.count("Running") == 2 and statuses[-1] == "Completed"  # started over, under the same name
-    assert RESTART_NOTE in record["log"]
+    assert RESTART_NOTE in emulator.job_log(name)
     assert ml_client.jobs.get(name).status == "Completed"
     assert ml_client.batch_endpoints.get(ENDPOINT).defaults.deployment_name == "digits-logreg"
     assert {d.name for d in ml_client.batch_deployments.list(ENDPOINT)} >= {"digits-logreg", "digits-forest"}

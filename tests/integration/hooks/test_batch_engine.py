@@ -228,7 +228,7 @@ def upload(wasb, stack, prefix: str, names: list[str]) -> str:
 def job_record(emulator, name: str) -> dict:
     """The emulator's own record of a job: spec, status history, progress, error and log."""
     (record,) = [job for job in emulator.request("GET", "/_emulator/jobs").json()["value"] if job["name"] == name]
-    return record
+    return {**record, "log": emulator.job_log(name)}
 
 
 def job_count(emulator) -> int:

@@ -198,7 +198,7 @@ def test_emulator_log_and_state_carry_no_canary(dag_outputs, canary_stack):
     emulator, _ = canary_stack
     state = emulator.state_dir
     # connection.json / wasb_connection.json hold the secrets by design (owner-only files, handed to Airflow).
-    checked = [state / "emulator.log", state / "state.sqlite"]
+    checked = [state / "emulator.log", state / "state.sqlite", *(state / "logs").rglob("std_log.txt")]
     assert (state / "emulator.log").read_text()  # the emulator did log
     assert leaks((state / "connection.json").read_bytes()) == ["azure_ml token"]  # the search does find one
     assert {str(path): leaks(path.read_bytes()) for path in checked if leaks(path.read_bytes())} == {}

@@ -6,7 +6,13 @@ import json
 
 import pytest
 
-from airflow_batchml.emulator.scoring.joblog import JobLog, missing_pip_packages
+from airflow_batchml.emulator.scoring.joblog import (
+    MAX_LINE_CHARS,
+    SCRIPT_OUTPUT_LIMIT,
+    TRUNCATED_NOTE,
+    JobLog,
+    missing_pip_packages,
+)
 from airflow_batchml.emulator.scoring.spec import BatchJobSpec, JobError, JobStatus
 
 
@@ -105,6 +111,22 @@ def test_job_log_drops_lines_below_the_level_but_keeps_script_output():
     assert len(sink.lines) == 2
     assert sink.lines[0].endswith("WARNING shown 2\n")
     assert sink.lines[1].endswith("[worker 0] printed\n")
+
+
+def test_job_log_caps_script_output_and_clips_long_engine_lines_but_keeps_them():
+    sink = _Lines()
+    job_log = JobLog(sink, "job-1", "info")
+
+    for _ in range(SCRIPT_OUTPUT_LIMIT // 1000 + 1):
+        job_log.script_output(0, "x" * 1000)
+    job_log.script_output(1, "short, but after the cap")
+    job_log.error("failed: %s", "e" * MAX_LINE_CHARS)
+
+    text = "".join(sink.lines)
+    assert text.count(TRUNCATED_NOTE) == 1
+    assert "after the cap" not in text
+    assert len(text) - len(sink.lines[-1]) - len(sink.lines[-2]) <= SCRIPT_OUTPUT_LIMIT
+    assert sink.lines[-1].endswith("[... 8 more characters of this line dropped]\n")
 
 
 def test_a_failing_reporter_does_not_break_the_job_log():
