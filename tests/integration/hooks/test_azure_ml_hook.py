@@ -71,11 +71,12 @@ def test_invoke_with_overrides_scores_every_file(hook, wasb, deployed, container
         overrides={"mini_batch_size": 3, "instance_count": 1, "output_file_name": "scores.csv", "max_retries": 1},
         job_name="hook-run-1",
     )
-    assert submitted == {**submitted, "job_name": "hook-run-1", "deployment_name": "digits-logreg", "attached": False}
-    assert wait_for_job(hook, "hook-run-1")["status"] == "Completed"
+    assert submitted == {**submitted, "deployment_name": "digits-logreg", "attached": False, "output_uri": output}
+    assert wait_for_job(hook, submitted["job_name"])["status"] == "Completed"
     rows = list(csv.reader(io.StringIO(wasb.read_file(container, "outputs/hook-run/scores.csv"))))
     assert len(rows) == 7
-    (job,) = [j for j in jobs_on_emulator(emulator) if j["name"] == "hook-run-1"]
+    (job,) = [j for j in jobs_on_emulator(emulator) if j["name"] == submitted["job_name"]]
+    assert job["request"]["name"] == "hook-run-1"  # the requested name: the display name
     assert job["spec"]["mini_batch_size"] == 3
     assert job["spec"]["output_file_name"] == "scores.csv"
 
@@ -86,18 +87,21 @@ def test_second_submission_of_the_same_name_attaches(hook, wasb, deployed, conta
     before = len(jobs_on_emulator(emulator))
     second = hook.invoke_batch_endpoint(ENDPOINT, {"images": folder}, job_name="attach-1")
     assert (first["attached"], second["attached"]) == (False, True)
+    assert second["job_name"] == first["job_name"] and second["output_uri"] == first["output_uri"]
     assert len(jobs_on_emulator(emulator)) == before
-    wait_for_job(hook, "attach-1")
+    wait_for_job(hook, first["job_name"])
 
 
 def test_named_deployment_is_used_and_not_leaked(hook, wasb, deployed, container, emulator):
     folder = upload_inputs(wasb, container, "inputs/named", 2)
-    hook.invoke_batch_endpoint(ENDPOINT, {"images": folder}, deployment_name="digits-forest", job_name="named-1")
-    hook.invoke_batch_endpoint(ENDPOINT, {"images": folder}, job_name="default-after-named")
+    named = hook.invoke_batch_endpoint(
+        ENDPOINT, {"images": folder}, deployment_name="digits-forest", job_name="named-1"
+    )["job_name"]
+    default = hook.invoke_batch_endpoint(ENDPOINT, {"images": folder}, job_name="default-after-named")["job_name"]
     by_name = {j["name"]: j for j in jobs_on_emulator(emulator)}
-    assert by_name["named-1"]["deployment"] == "digits-forest"
-    assert by_name["default-after-named"]["deployment"] == "digits-logreg"
-    for name in ("named-1", "default-after-named"):
+    assert by_name[named]["deployment"] == "digits-forest"
+    assert by_name[default]["deployment"] == "digits-logreg"
+    for name in (named, default):
         assert wait_for_job(hook, name)["status"] == "Completed"
 
 
@@ -112,9 +116,11 @@ def test_unknown_deployment_is_a_clear_error_before_submission(hook, deployed, e
 
 def test_cancel_a_running_job(hook, wasb, deployed, container):
     folder = upload_inputs(wasb, container, "inputs/cancel", 40)
-    hook.invoke_batch_endpoint(ENDPOINT, {"images": folder}, job_name="cancel-1", overrides={"mini_batch_size": 1})
-    hook.cancel_job("cancel-1")
-    assert wait_for_job(hook, "cancel-1")["status"] in ("Canceled", "Completed")
+    job = hook.invoke_batch_endpoint(
+        ENDPOINT, {"images": folder}, job_name="cancel-1", overrides={"mini_batch_size": 1}
+    )["job_name"]
+    hook.cancel_job(job)
+    assert wait_for_job(hook, job)["status"] in ("Canceled", "Completed")
 
 
 def test_schedules_create_list_disable(hook, deployed):
@@ -145,10 +151,10 @@ def test_published_pipeline_run(hook, wasb, deployed, container, emulator):
 
 
 def test_failed_job_reports_its_error(hook, deployed, emulator):
-    hook.invoke_batch_endpoint(
+    submitted = hook.invoke_batch_endpoint(
         ENDPOINT, {"x": "azureml://datastores/workspaceblobstore/paths/inputs/does-not-exist/"}, job_name="fails-1"
     )
-    job = wait_for_job(hook, "fails-1")
+    job = wait_for_job(hook, submitted["job_name"])
     assert job["status"] == "Failed"
     assert job["error"]
 

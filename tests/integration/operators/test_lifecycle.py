@@ -100,16 +100,16 @@ def test_job_sensor_poke_and_deferred(scoring_endpoint, wasb, container, hook, c
         sensor.execute(context)
     (event,) = run_trigger(deferred.value.trigger)
     assert sensor.execute_complete(context, event)["status"] == "Completed"
-    poking = AzureMLJobSensor(task_id="sense", job_name="sensed-1", poke_interval=0.2, deferrable=False)
+    poking = AzureMLJobSensor(task_id="sense", job_name=job["job_name"], poke_interval=0.2, deferrable=False)
     assert poking.poke(context) is True
 
 
 def test_job_sensor_fails_on_failed_job(scoring_endpoint, hook, context):
-    hook.invoke_batch_endpoint(
+    job = hook.invoke_batch_endpoint(
         scoring_endpoint, {"in": "azureml://datastores/workspaceblobstore/paths/life/none/"}, job_name="sensed-bad"
-    )
-    sensor = AzureMLJobSensor(task_id="sense", job_name="sensed-bad", poke_interval=0.2, timeout=120)
-    with pytest.raises(AzureMLJobError, match="sensed-bad is Failed"):
+    )["job_name"]
+    sensor = AzureMLJobSensor(task_id="sense", job_name=job, poke_interval=0.2, timeout=120)
+    with pytest.raises(AzureMLJobError, match=f"{job} is Failed"):
         sensor.execute(context)
 
 
