@@ -33,7 +33,10 @@ def read_yaml(path: str | Path, field: str) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise AzureMLConfigurationError(field, f"file {str(path)!r} does not exist")
-    loader = yaml.SafeLoader(path.read_text())
+    try:
+        loader = yaml.SafeLoader(path.read_text())  # the reader checks characters already here
+    except yaml.YAMLError as err:
+        raise AzureMLConfigurationError(field, f"{path} is not valid YAML: {err}") from err
     try:
         node = loader.get_single_node()
         _check_expansion(node, path, field)

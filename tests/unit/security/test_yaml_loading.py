@@ -119,3 +119,10 @@ def test_tags_and_environment_variables_take_only_strings(tmp_path, text, field)
     with pytest.raises(AzureMLConfigurationError) as err:
         read_yaml(path, "endpoint")
     assert err.value.field == field
+
+
+def test_a_control_character_is_a_configuration_error(tmp_path):
+    path = tmp_path / "endpoint.yml"
+    path.write_text("name: digits\x1f\n")
+    with pytest.raises(AzureMLConfigurationError, match="is not valid YAML"):
+        read_yaml(path, "endpoint")
