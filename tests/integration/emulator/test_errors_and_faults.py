@@ -78,10 +78,9 @@ def test_failed_job(emulator, ml_client, workspace, azurite):
 
     uri = upload_inputs(azurite, "inputs/fail", {"x.txt": "x"})
     emulator.request("POST", "/_emulator/faults", json={"fail_job": "next", "message": "disk full"})
-    name = f"job-{uuid.uuid4().hex[:8]}"
-    ml_client.batch_endpoints.invoke(
-        endpoint_name=ENDPOINT, job_name=name, inputs={"x": Input(type="uri_folder", path=uri)}
-    )
+    name = ml_client.batch_endpoints.invoke(
+        endpoint_name=ENDPOINT, job_name=f"job-{uuid.uuid4().hex[:8]}", inputs={"x": Input(type="uri_folder", path=uri)}
+    ).name
     record = wait_for_status(emulator, name, {"Failed"})
     assert record["error"]["message"] == "disk full"
     assert ml_client.jobs.get(name).status == "Failed"
