@@ -8,7 +8,7 @@ PYTHON ?= python3
 # PostgreSQL for the end-to-end Airflow's metadata database, and Chromium for the UI tests (Playwright).
 SYSTEM_PACKAGES := docker-compose postgresql chromium
 
-.PHONY: setup system-packages demo test lint bench
+.PHONY: setup system-packages demo test fuzz lint bench
 
 setup: system-packages $(VENV)/.installed node_modules/.installed
 
@@ -35,6 +35,10 @@ lint: setup
 
 test: lint
 	$(PY) -m pytest
+
+# The property tests (hypothesis) with many more random examples than `make test`'s fixed ones.
+fuzz: setup
+	HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest -p no:cacheprovider $$(grep -rl --include='test_*.py' '^from hypothesis' tests)
 
 demo: setup
 	$(PY) demo/run.py

@@ -63,7 +63,7 @@ def test_a_listed_blob_that_would_land_outside_the_job_folder_fails_the_job(tmp_
     assert not list(tmp_path.rglob("*.png"))
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(name=PATHS)
 def test_a_local_child_is_refused_or_stays_inside(tmp_path, name):
     root = tmp_path / "out"
@@ -74,7 +74,7 @@ def test_a_local_child_is_refused_or_stays_inside(tmp_path, name):
     assert child.path.resolve().is_relative_to(root.resolve())
 
 
-@settings(max_examples=100, deadline=None)
+@settings(deadline=None)
 @given(path=PATHS)
 def test_a_datastore_path_is_refused_or_stays_in_its_container(path):
     try:

@@ -29,8 +29,10 @@ from airflow_batchml.names import check_name
 from airflow_batchml.operators.batch_scoring import AzureMLInvokeBatchEndpointOperator
 
 NOWHERE = "https://127.0.0.1:9/"
-BOUNDED = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-FEW = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# The example budget and randomness come from the profile (tests/conftest.py: "ci" or "fuzz").
+BOUNDED = settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# Slow examples (each builds an SDK entity) get half the profile's budget.
+FEW = settings(BOUNDED, max_examples=max(1, settings.default.max_examples // 2))
 
 
 class RemoteCallAttempted(AzureMLRemoteError):
