@@ -1,8 +1,10 @@
 """Azure ML naming rules, checked locally so a bad name fails before any remote call.
 
 The rules are the documented ones: endpoint and deployment names are 3-32 characters that start with
-a letter and hold letters, digits and hyphens; AmlCompute cluster names are 2-16 such characters; job,
-schedule and experiment names allow underscores and up to 255 characters.
+a letter and hold letters, digits and hyphens; AmlCompute cluster names are 3-24 characters that start
+with a letter and hold letters, digits and hyphens ("Create an Azure Machine Learning compute cluster",
+and the service's own message for a bad compute name); job, schedule and experiment names allow
+underscores and up to 255 characters.
 """
 
 from __future__ import annotations
@@ -25,8 +27,8 @@ _RULES: dict[str, tuple[re.Pattern[str], str]] = {
         "3-32 characters: letters, digits and hyphens, starting with a letter and not ending with a hyphen",
     ),
     "compute": (
-        re.compile(r"[A-Za-z][A-Za-z0-9-]{0,14}[A-Za-z0-9]"),
-        "2-16 characters: letters, digits and hyphens, starting with a letter",
+        re.compile(r"[A-Za-z][A-Za-z0-9-]{2,23}"),
+        "3-24 characters: letters, digits and hyphens, starting with a letter",
     ),
     "job": _LONG_NAME,
     "schedule": _LONG_NAME,

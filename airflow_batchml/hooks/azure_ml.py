@@ -39,6 +39,8 @@ from airflow_batchml.hooks.token_destinations import check_token_destination
 from airflow_batchml.names import check_name
 
 log = logging.getLogger(__name__)
+# azure-ai-ml's ComputeTier values, keyed by their case- and underscore-free form.
+_COMPUTE_TIERS = {"dedicated": "dedicated", "lowpriority": "low_priority"}
 # azure-core logs every request and response header at INFO; task logs want our lines, not those.
 logging.getLogger("azure.core.pipeline.policies.http_logging_policy").setLevel(logging.WARNING)
 
@@ -125,15 +127,13 @@ class AzureMLHook(ScheduleOperations, PublishedPipelineOperations, BatchInvokeOp
                 "max_instances",
                 f"need 0 <= min_instances ({min_instances}) <= max_instances ({max_instances}), max >= 1",
             )
-        if tier not in ("dedicated", "low_priority"):
-            raise AzureMLConfigurationError("tier", f"{tier!r} is not one of dedicated, low_priority")
         compute = AmlCompute(
             name=name,
             size=size,
             min_instances=min_instances,
             max_instances=max_instances,
             idle_time_before_scale_down=idle_time_before_scale_down,
-            tier=tier,
+            tier=_compute_tier(tier),
         )
         with remote_errors(f"Creating compute {name}"):
             result = self.get_client().compute.begin_create_or_update(compute).result()
@@ -338,6 +338,14 @@ class AzureMLHook(ScheduleOperations, PublishedPipelineOperations, BatchInvokeOp
         """Ask Azure ML to cancel the job and wait until the request is accepted."""
         with remote_errors(f"Cancelling job {job_name}"):
             self.get_client().jobs.begin_cancel(check_name("job", job_name)).result()
+
+
+def _compute_tier(tier: object) -> str:
+    """The SDK's spelling of a VM tier; like the SDK, any case and ``LowPriority`` (its samples' form) pass."""
+    key = tier.replace("_", "").lower() if isinstance(tier, str) else None
+    if key not in _COMPUTE_TIERS:
+        raise AzureMLConfigurationError("tier", f"{tier!r} is not one of dedicated, low_priority (any case)")
+    return _COMPUTE_TIERS[key]
 
 
 def _is_local(path: str) -> bool:

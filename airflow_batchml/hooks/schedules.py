@@ -84,13 +84,14 @@ def _schedule_from_arguments(
     if cron:
         trigger = CronTrigger(expression=cron, time_zone=time_zone)
     else:
-        if frequency not in RECURRENCE_FREQUENCIES:
+        # azure-ai-ml matches the frequency case-insensitively (its samples write "Minute"); it wants lower case.
+        if not isinstance(frequency, str) or frequency.lower() not in RECURRENCE_FREQUENCIES:
             raise AzureMLConfigurationError(
-                "frequency", f"{frequency!r} is not one of {', '.join(RECURRENCE_FREQUENCIES)}"
+                "frequency", f"{frequency!r} is not one of {', '.join(RECURRENCE_FREQUENCIES)} (any case)"
             )
         if isinstance(interval, bool) or not isinstance(interval, int) or interval < 1:
             raise AzureMLConfigurationError("interval", f"{interval!r} is not a whole number >= 1")
-        trigger = RecurrenceTrigger(frequency=frequency, interval=interval, time_zone=time_zone)
+        trigger = RecurrenceTrigger(frequency=frequency.lower(), interval=interval, time_zone=time_zone)
     return JobSchedule(name=name, trigger=trigger, create_job=create_job, description=description)
 
 

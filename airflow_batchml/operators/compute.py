@@ -15,12 +15,12 @@ if TYPE_CHECKING:
 class AzureMLCreateComputeOperator(AzureMLBaseOperator):
     """Create or update an AmlCompute cluster (idempotent: an existing cluster is updated as asked).
 
-    :param compute_name: Cluster name, 2-16 letters, digits or hyphens. (templated)
+    :param compute_name: Cluster name, 3-24 letters, digits or hyphens, starting with a letter. (templated)
     :param size: VM size, e.g. ``Standard_DS3_v2``. (templated)
     :param min_instances: Nodes kept when idle.
     :param max_instances: Most nodes the cluster scales to.
     :param idle_time_before_scale_down: Seconds of idleness before nodes are released.
-    :param tier: ``dedicated`` or ``low_priority``.
+    :param tier: ``dedicated`` or ``low_priority``, in any case (``Dedicated``, ``LowPriority``).
     :param azure_ml_conn_id: The ``azure_ml`` connection. (templated)
     """
 

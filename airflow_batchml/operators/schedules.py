@@ -19,7 +19,7 @@ class AzureMLCreateScheduleOperator(AzureMLBaseOperator):
     :param schedule_name: The schedule name (when not from YAML). (templated)
     :param create_job: The job it starts, ``azureml:<job name>``. (templated)
     :param cron: A cron expression, e.g. ``*/15 * * * *``. (templated)
-    :param frequency: ``minute``, ``hour``, ``day``, ``week`` or ``month``, with ``interval``.
+    :param frequency: ``minute``, ``hour``, ``day``, ``week`` or ``month`` (any case), with ``interval``.
     :param interval: How many ``frequency`` units between runs.
     :param time_zone: Time zone of the trigger.
     """

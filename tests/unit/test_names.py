@@ -19,10 +19,18 @@ def test_invalid_endpoint_names_name_the_field_and_rule(name):
     assert "3-32 characters" in str(err.value)
 
 
-def test_compute_and_job_rules():
-    assert check_name("compute", "cpu-cluster") == "cpu-cluster"
-    with pytest.raises(AzureMLConfigurationError, match="2-16 characters"):
-        check_name("compute", "a-very-long-cluster-name")
+@pytest.mark.parametrize("name", ["cpu", "cpu-cluster", "a-very-long-cluster-name", "Gpu-2"])
+def test_compute_names_are_3_to_24_characters_starting_with_a_letter(name):
+    assert check_name("compute", name) == name
+
+
+@pytest.mark.parametrize("name", ["ab", "a" * 25, "1cpu", "-cpu", "cpu_cluster", "cpu.1", "cpu\n"])
+def test_invalid_compute_names_name_the_rule(name):
+    with pytest.raises(AzureMLConfigurationError, match="3-24 characters"):
+        check_name("compute", name)
+
+
+def test_job_rules():
     assert check_name("job", "dag_task_2026-01-01") == "dag_task_2026-01-01"
     with pytest.raises(AzureMLConfigurationError, match="job_name"):
         check_name("job", "../etc")
