@@ -335,9 +335,14 @@ class AzureMLHook(ScheduleOperations, PublishedPipelineOperations, BatchInvokeOp
         return getattr(error, "message", None)
 
     def cancel_job(self, job_name: str) -> None:
-        """Ask Azure ML to cancel the job and wait until the request is accepted."""
+        """Ask Azure ML to cancel the job; return once the request is accepted, not when the job has stopped.
+
+        ``begin_cancel`` sends the POST and raises unless the service accepts it (202); the cancel itself is
+        a long-running operation (about 30 s on Azure) that kill and timeout paths need not wait for, so the
+        poller is created without polling.
+        """
         with remote_errors(f"Cancelling job {job_name}"):
-            self.get_client().jobs.begin_cancel(check_name("job", job_name)).result()
+            self.get_client().jobs.begin_cancel(check_name("job", job_name), polling=False)
 
 
 def _compute_tier(tier: object) -> str:

@@ -61,3 +61,15 @@ def test_a_recurrence_frequency_is_accepted_in_any_case(hook, frequency):
     (schedule,) = hook.get_client().schedules.sent
     assert schedule.trigger.frequency == frequency.lower()
     assert schedule.trigger._to_rest_object().frequency.lower() == frequency.lower()
+
+
+def test_cancel_returns_once_the_request_is_accepted_without_waiting_for_the_operation(hook):
+    sent: list[tuple[str, dict]] = []
+
+    def begin_cancel(name, **kwargs):
+        sent.append((name, kwargs))
+        return SimpleNamespace(result=lambda: pytest.fail("waited for the cancel operation"))
+
+    hook.get_client().jobs = SimpleNamespace(begin_cancel=begin_cancel)
+    hook.cancel_job("batchjob-1")
+    assert sent == [("batchjob-1", {"polling": False})]
