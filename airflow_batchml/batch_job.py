@@ -21,11 +21,12 @@ from urllib.parse import unquote, urlparse
 from airflow_batchml.exceptions import AzureMLConfigurationError
 
 INPUT_TYPES = ("uri_folder", "uri_file")
-#: ``azureml://[subscriptions/<s>/resourcegroups/<g>/workspaces/<w>/]datastores/<store>/paths/<path>``
+#: ``azureml://[subscriptions/<s>/resourcegroups/<g>/workspaces/<w>/]datastores/<store>/paths/<path>``;
+#: use with ``fullmatch``. ``<path>`` is a URL path (percent-encoded, decoded once by Azure ML).
 DATASTORE_URI = re.compile(
     r"azureml://(subscriptions/[^/]+/resourcegroups/[^/]+/workspaces/[^/]+/)?"
     r"datastores/(?P<store>[^/]+)/paths/(?P<path>.*)",
-    re.I,
+    re.I | re.S,
 )
 _DATA_ASSET = re.compile(r"azureml:[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+|@latest)")
 

@@ -50,7 +50,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from operator import attrgetter
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from airflow_batchml.exceptions import AzureMLConfigurationError
 from airflow_batchml.job_names import change_job_name
@@ -228,10 +228,12 @@ def describe(
 
     ``uri`` + ``type`` make the record a valid ``AzureMLInvokeBatchEndpointOperator`` input as is; the
     ``job_name`` (from container, name and etag) makes a second delivery of the same version attach to
-    the job of the first instead of scoring the blob twice.
+    the job of the first instead of scoring the blob twice. Both URI forms percent-encode the name (``/``
+    kept), as ``BlobClient.url`` does: Azure ML reads the path of an ``azureml://`` URI as a URL path
+    and decodes it once, so a name like ``a%41`` or one with ``#``, ``?`` or a newline names itself.
     """
     if datastore:
-        uri = f"azureml://datastores/{datastore}/paths/{entry.name}"
+        uri = f"azureml://datastores/{datastore}/paths/{quote(entry.name)}"
     elif account_url:
         uri = f"{account_url.rstrip('/')}/{container}/{quote(entry.name)}"
     else:
@@ -247,6 +249,12 @@ def describe(
         "type": "uri_file",
         "job_name": change_job_name(job_prefix, container, entry.name, entry.etag),
     }
+
+
+def account_endpoint(url: str) -> str:
+    """A storage client's URL without its query: with SAS authentication the query is the credential."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
 
 
 def _next_state(

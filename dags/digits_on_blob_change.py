@@ -66,6 +66,8 @@ def digits_on_blob_change():
     @task
     def changed_images(triggering_asset_events=None, params=None) -> list[dict]:
         """One scoring request per changed blob version: its uri_file input and its change job name."""
+        from urllib.parse import quote  # a datastore path is a URL path: a name like "a%41.png" is encoded
+
         from airflow_batchml.job_names import change_job_name
 
         blobs = [
@@ -77,7 +79,7 @@ def digits_on_blob_change():
         log.info("%d changed blob(s) to score", len(blobs))
         return [
             {
-                "inputs": {"input_data": {"uri": f"{DATASTORE}/{blob['name']}", "type": "uri_file"}},
+                "inputs": {"input_data": {"uri": f"{DATASTORE}/{quote(blob['name'])}", "type": "uri_file"}},
                 "job_name": change_job_name(JOB_PREFIX, blob["container"], blob["name"], blob["etag"]),
             }
             for blob in blobs

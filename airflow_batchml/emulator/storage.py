@@ -27,7 +27,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-DATASTORE_URI = re.compile(r"^azureml://(?:subscriptions/.+?/workspaces/[^/]+/)?datastores/([^/]+)/paths/(.*)$")
+#: Use with ``fullmatch``; ``<path>`` is a URL path, percent-decoded once into the blob name (as Azure ML does).
+DATASTORE_URI = re.compile(r"azureml://(?:subscriptions/.+?/workspaces/[^/]+/)?datastores/([^/]+)/paths/(.*)", re.S)
 DOWNLOAD_THREADS = 8
 LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
 
@@ -117,7 +118,7 @@ class JobStorage:
         """
         if has_parent_segment(uri):
             raise JobError(ErrorCode.INVALID_SPEC, f"{uri} holds a '..' segment; paths may not leave their folder")
-        if match := DATASTORE_URI.match(uri):
+        if match := DATASTORE_URI.fullmatch(uri):
             datastore, path = match.groups()
             if datastore not in self._datastores:
                 raise JobError(

@@ -55,6 +55,7 @@ from airflow_batchml.changes import (
     BlobEntry,
     BlobFolder,
     ChangeSet,
+    account_endpoint,
     describe,
     detect_changes,
 )
@@ -196,7 +197,10 @@ class WasbBlobChangeTrigger(BaseEventTrigger):
             await close_hook(hook)
 
     async def poll(self, hook: WasbAsyncHook, state: dict[str, Any] | None) -> tuple[ChangeSet, str | None]:
-        """List the folder once and diff it against ``state``; storage errors come back classified."""
+        """List the folder once and diff it against ``state``; storage errors come back classified.
+
+        Also returns the account's endpoint (no credentials) that record URIs are built on.
+        """
         try:
             client = await hook.get_async_conn()
             container = client.get_container_client(self.container_name)
@@ -218,7 +222,7 @@ class WasbBlobChangeTrigger(BaseEventTrigger):
             track_deletions=self.track_deletions,
             ignore_same_content=self.ignore_same_content,
         )
-        return changes, client.url
+        return changes, account_endpoint(client.url)
 
     def events(self, changes: ChangeSet, account_url: str | None) -> list[dict[str, Any]]:
         records = [

@@ -10,6 +10,7 @@ import pytest
 from airflow_batchml.changes import (
     BlobEntry,
     BlobFolder,
+    account_endpoint,
     compile_glob,
     describe,
     detect_changes,
@@ -238,7 +239,7 @@ def test_describe_gives_an_input_and_a_deterministic_job_name():
     assert record["uri"] == "https://acct.blob.core.windows.net/landing/in/a%20b.csv"
     assert record["last_modified"] == (T0 + timedelta(seconds=5)).isoformat()
     again = describe("added", entry, container="landing", account_url=None, datastore="ds", job_prefix="score")
-    assert again["uri"] == "azureml://datastores/ds/paths/in/a b.csv"
+    assert again["uri"] == "azureml://datastores/ds/paths/in/a%20b.csv"
     assert again["job_name"] == record["job_name"]
     newer = describe(
         "modified",
@@ -249,3 +250,18 @@ def test_describe_gives_an_input_and_a_deterministic_job_name():
         job_prefix="score",
     )
     assert newer["job_name"] != record["job_name"]
+
+
+@pytest.mark.parametrize(
+    ("client_url", "endpoint"),
+    [
+        (
+            "https://acct.blob.core.windows.net/?se=2026-01-01&sp=rl&sig=c2VjcmV0%3D",
+            "https://acct.blob.core.windows.net/",
+        ),
+        ("http://127.0.0.1:10000/devstoreaccount1/?sv=2024&sig=abc#frag", "http://127.0.0.1:10000/devstoreaccount1/"),
+        ("https://acct.blob.core.windows.net/", "https://acct.blob.core.windows.net/"),
+    ],
+)
+def test_account_endpoint_drops_the_sas_a_client_url_carries(client_url, endpoint):
+    assert account_endpoint(client_url) == endpoint

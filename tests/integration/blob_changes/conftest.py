@@ -11,9 +11,12 @@ import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from azure.storage.blob import AccountSasPermissions, ResourceTypes, generate_account_sas
+from azure.storage.blob import BlobServiceClient as SyncBlobServiceClient
 from azure.storage.blob.aio import BlobServiceClient
 
 from airflow_batchml.emulator.stack import AzuriteProcess
@@ -25,6 +28,27 @@ EVENT_TIMEOUT = 30.0
 def set_connection(monkeypatch: pytest.MonkeyPatch, conn_id: str, conn_str: str, **extra: Any) -> None:
     payload = {"conn_type": "wasb", "extra": {"connection_string": conn_str, **extra}}
     monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(payload))
+
+
+def account_sas(account: str, key: str) -> str:
+    """An account SAS allowing everything a DAG does with blobs, for two hours."""
+    return generate_account_sas(
+        account,
+        key,
+        ResourceTypes(service=True, container=True, object=True),
+        AccountSasPermissions(read=True, write=True, delete=True, list=True, add=True, create=True),
+        expiry=datetime.now(UTC) + timedelta(hours=2),
+    )
+
+
+def sas_only_connection_string(conn_str: str) -> str:
+    """The connection string of ``conn_str``'s account with an account SAS instead of its key.
+
+    A client built from it carries the SAS in its ``url``, which record URIs must not inherit.
+    """
+    client = SyncBlobServiceClient.from_connection_string(conn_str)
+    sas = account_sas(client.account_name, client.credential.account_key)
+    return f"BlobEndpoint={client.url.rstrip('/')};SharedAccessSignature={sas}"
 
 
 class MemoryAssetStore:

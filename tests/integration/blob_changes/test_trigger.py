@@ -7,6 +7,7 @@ waits for a condition (an event, a saved state, a logged retry), never sleeps th
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 from airflow.providers.microsoft.azure.hooks.wasb import WasbAsyncHook
@@ -15,7 +16,13 @@ from azure.storage.blob.aio import BlobServiceClient, ContainerClient
 from airflow_batchml.exceptions import AzureMLConfigurationError
 from airflow_batchml.job_names import change_job_name
 from airflow_batchml.triggers.blob_changes import WasbBlobChangeTrigger, close_hook
-from tests.integration.blob_changes.conftest import MemoryAssetStore, next_event, set_connection, upload
+from tests.integration.blob_changes.conftest import (
+    MemoryAssetStore,
+    next_event,
+    sas_only_connection_string,
+    set_connection,
+    upload,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -73,6 +80,16 @@ async def test_added_blob_is_reported_with_input_uri_and_job_name(container, was
     assert record["uri"].endswith(f"/{container.container_name}/in/new.csv") and record["type"] == "uri_file"
     assert record["job_name"] == change_job_name("score", container.container_name, "in/new.csv", record["etag"])
     assert record["last_modified"].endswith("+00:00")
+
+
+async def test_sas_only_connection_gives_record_uris_without_the_sas(container, azurite, monkeypatch):
+    """A SAS-authenticated client's URL carries the SAS; the records keep the plain blob URL instead."""
+    set_connection(monkeypatch, "sas_only_wasb", sas_only_connection_string(azurite))
+    await upload(container, "in/a b#1.csv")
+    event = await first_event(make_trigger(container, "sas_only_wasb", include_existing=True))
+    [record] = event["blobs"]
+    assert record["uri"] == container.get_blob_client("in/a b#1.csv").url  # as an account-key client names it
+    assert "?" not in record["uri"] and "sig=" not in json.dumps(event)
 
 
 async def test_modified_blob_is_reported_with_its_new_etag(container, wasb_conn):

@@ -4,8 +4,10 @@ A stack of its own: Azurite with a custom account whose key is a canary (``AZURI
 emulator requiring a canary bearer token. The ``azure_ml`` connection carries that token plus canary values
 in its other secret fields (client secret, certificate password); the WASB connection carries the canary
 account key in its connection string and a canary SAS token in its extras. Then the example DAGs run with
-``airflow dags test`` (one of them failing on purpose, so an exception message is logged), and every place
-their output lands is searched for each canary: the command's stdout/stderr, every file under
+``airflow dags test`` (one of them failing on purpose, so an exception message is logged), and one of them,
+the data pipeline with its blob-change sensor, runs with a SAS-only WASB connection instead (an account SAS
+of the canary account, whose signature is one more canary). Every place their output lands is searched for
+each canary: the command's stdout/stderr, every file under
 ``AIRFLOW_HOME`` (task logs and the SQLite metadata DB), the ``xcom`` and ``rendered_task_instance_fields``
 rows, the emulator's own log and state, and the text of errors raised through the hook.
 """
@@ -23,11 +25,13 @@ import sys
 import time
 import traceback
 from pathlib import Path
+from urllib.parse import parse_qs
 
 import pytest
 import requests
 
 from airflow_batchml.emulator.stack import AzuriteProcess, EmulatorProcess, free_port, stop_process
+from tests.integration.blob_changes.conftest import account_sas
 from tests.local_airflow import airflow_env as local_airflow_env
 from tests.local_airflow import migrated_and_seeded
 
@@ -36,6 +40,9 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]  # the first te
 FINISHED = re.compile(r"DagRun Finished: dag_id=(\S+),.* state=(\w+)")
 DATASTORE = "azureml://datastores/workspaceblobstore/paths"
 API_STARTUP_TIMEOUT = 90.0
+#: The data pipeline's tasks after its change sensor and the staging task that takes the sensor's records:
+#: marked successful, not run (scoring is covered by the other runs), which halves that run's time.
+AFTER_STAGING = "score_staged_files|publish_predictions|clean_up_staging"
 
 TOKEN = f"canary-token-{secrets.token_hex(12)}"
 CLIENT_SECRET = f"canary-client-secret-{secrets.token_hex(12)}"
@@ -44,12 +51,18 @@ SAS_TOKEN = f"sv=2024-01-01&sig=canarysas{secrets.token_hex(12)}"
 ACCOUNT = "canaryaccount"
 # Azurite wants a base64 key; the canary is its text, which is what a leak would show.
 ACCOUNT_KEY = base64.b64encode(b"canary-account-key-" + secrets.token_bytes(24)).decode()
+#: The SAS-only connection's credential: a real account SAS, signed with the canary key.
+ACCOUNT_SAS = account_sas(ACCOUNT, ACCOUNT_KEY)
+#: The longest run of its base64 signature that reads the same raw and percent-encoded (``+`` is ``%2B``
+#: in a URL), so a leak is found in either form.
+SAS_ONLY_SIGNATURE = max(re.findall(r"[A-Za-z0-9]+", parse_qs(ACCOUNT_SAS)["sig"][0]), key=len)
 CANARIES = {
     "azure_ml token": TOKEN,
     "azure_ml client secret": CLIENT_SECRET,
     "azure_ml certificate password": CERT_PASSWORD,
     "wasb SAS signature": SAS_TOKEN.split("sig=")[1],
     "wasb account key": ACCOUNT_KEY,
+    "SAS-only wasb signature": SAS_ONLY_SIGNATURE,
 }
 
 
@@ -61,7 +74,10 @@ def leaks(text: str | bytes) -> list[str]:
 
 @pytest.fixture(scope="module")
 def canary_stack(tmp_path_factory):
-    """Azurite (canary account) + emulator (canary token); yields (emulator, connection env)."""
+    """Azurite (canary account) + emulator (canary token); yields (emulator, connection env).
+
+    The env also defines ``wasb_sas_only``: the canary account through its account SAS, with no key.
+    """
     root = tmp_path_factory.mktemp("canary")
     azurite = AzuriteProcess(root / "azurite", account=(ACCOUNT, ACCOUNT_KEY))
     emulator = EmulatorProcess(root / "emulator", azurite.connection_string, token=TOKEN)
@@ -74,10 +90,17 @@ def canary_stack(tmp_path_factory):
         wasb = json.loads(emulator.wasb_connection_json.read_text())
         wasb["extra"]["sas_token"] = SAS_TOKEN
         assert ACCOUNT_KEY in wasb["extra"]["connection_string"] and azure_ml["extra"]["token"] == TOKEN
-        yield (
-            emulator,
-            {"AIRFLOW_CONN_AZURE_ML_DEFAULT": json.dumps(azure_ml), "AIRFLOW_CONN_WASB_DEFAULT": json.dumps(wasb)},
-        )
+        endpoint = f"http://127.0.0.1:{azurite.port}/{ACCOUNT}"
+        sas_only = {
+            "conn_type": "wasb",
+            "extra": {"connection_string": f"BlobEndpoint={endpoint};SharedAccessSignature={ACCOUNT_SAS}"},
+        }
+        env = {
+            "AIRFLOW_CONN_AZURE_ML_DEFAULT": azure_ml,
+            "AIRFLOW_CONN_WASB_DEFAULT": wasb,
+            "AIRFLOW_CONN_WASB_SAS_ONLY": sas_only,
+        }
+        yield emulator, {key: json.dumps(value) for key, value in env.items()}
     finally:
         emulator.stop()
         azurite.stop()
@@ -112,7 +135,18 @@ def airflow_env(connections, tmp_path_factory):
         AIRFLOW__API_AUTH__JWT_SECRET=secrets.token_hex(32),
     )
     with migrated_and_seeded(env):
+        land_images(2)
         yield env
+
+
+def land_images(count: int) -> None:
+    """Copy seeded images into the data pipeline's landing folder, for its change sensor to report."""
+    from digits.storage import CONTAINER, wasb  # importable while the seeded DAG folder is on sys.path
+
+    container = wasb().get_conn().get_container_client(CONTAINER)
+    for name in (f"digit-{index:04d}.png" for index in range(count)):
+        data = container.download_blob(f"digits/images/{name}").readall()
+        container.upload_blob(f"digits/landing/{name}", data, overwrite=True)
 
 
 @pytest.fixture(scope="module")
@@ -151,15 +185,19 @@ def dag_outputs(airflow_env, api_server) -> dict[str, str]:
 
     ``dags test`` runs tasks in-process and logs to its stdout (the deferrable path); with
     ``--use-executor`` the tasks run as in production (LocalExecutor, supervised task processes talking to
-    the api-server) and write the task log files under ``AIRFLOW_HOME/logs``.
+    the api-server) and write the task log files under ``AIRFLOW_HOME/logs``. The data pipeline reaches
+    storage through the SAS-only connection, so its change records are built from a client whose URL
+    carries the SAS.
     """
     on_executor = {**airflow_env, "AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE": "False"}  # no triggerer here
+    sas_only = {**airflow_env, "AIRFLOW_CONN_WASB_DEFAULT": airflow_env["AIRFLOW_CONN_WASB_SAS_ONLY"]}
     images = {"input_path": f"{DATASTORE}/digits/images/", "mini_batch_size": 50}
     missing = {"input_path": f"{DATASTORE}/no/such/folder/"}
     runs = [
         ("digits_batch_scoring", airflow_env, [], None, "success"),
         ("digits_on_demand", on_executor, ["--use-executor"], images, "success"),
         ("digits_on_demand", on_executor, ["2026-01-02", "--use-executor"], missing, "failed"),
+        ("digits_data_pipeline", sas_only, ["--mark-success-pattern", AFTER_STAGING], None, "success"),
     ]
     outputs = {}
     for dag_id, env, args, conf, state in runs:
@@ -190,6 +228,8 @@ def test_xcom_and_rendered_fields_carry_no_canary(dag_outputs, airflow_env):
         xcoms = db.execute("SELECT dag_id, task_id, key, value FROM xcom").fetchall()
         rendered = db.execute("SELECT dag_id, task_id, rendered_fields FROM rendered_task_instance_fields").fetchall()
     assert xcoms and rendered
+    sensed = [value for _, task_id, key, value in xcoms if (task_id, key) == ("wait_for_landed_files", "return_value")]
+    assert "/digits/landing/digit-0000.png" in str(sensed)  # the SAS-only run's change records are searched too
     found = [row[:3] for row in xcoms + rendered if leaks(str(row[-1]))]
     assert found == []
 

@@ -21,6 +21,9 @@ from hypothesis import strategies as st
 
 from airflow_batchml.batch_job import BatchInput, BatchJobOverrides, check_output_path
 from airflow_batchml.changes import BlobEntry, BlobFolder, compile_glob, describe
+from airflow_batchml.emulator.scoring.spec import JobError
+from airflow_batchml.emulator.stack import azurite_connection_string
+from airflow_batchml.emulator.storage import BlobLocation, JobStorage
 from airflow_batchml.exceptions import AzureMLConfigurationError, AzureMLRemoteError
 from airflow_batchml.hooks.azure_ml import AzureMLHook
 from airflow_batchml.hooks.deployment_spec import load_deployment
@@ -155,6 +158,23 @@ def test_blob_names_always_give_valid_job_names(prefix, name, etag, container):
         assert check_name("job", record["job_name"])
         assert record["name"] == name and record["type"] == "uri_file"
     BlobFolder(prefix=name[:50], recursive=True).accepts(entry)
+
+
+@BOUNDED
+@given(name=BLOB_NAMES.filter(lambda name: not name.startswith("/")))
+def test_a_change_record_is_an_input_naming_exactly_its_blob(name):
+    """Both URI forms pass the operator's checks and resolve, decoded once by the emulator, to the blob itself
+    (or are refused there, for a '..' segment); never to another blob that the name decodes to."""
+    storage = JobStorage(azurite_connection_string(10000), {"workspaceblobstore": "c"})
+    entry = BlobEntry(name=name, etag='"0x1"', last_modified=datetime(2026, 1, 1, tzinfo=UTC), size=1)
+    for datastore, account in (("workspaceblobstore", None), (None, "http://127.0.0.1:10000/devstoreaccount1/")):
+        record = describe("added", entry, container="c", account_url=account, datastore=datastore, job_prefix="s")
+        assert BatchInput.parse(record).uri == record["uri"]
+        if ".." in name.replace("\\", "/").split("/"):
+            with pytest.raises(JobError):
+                storage.resolve(record["uri"])
+        else:
+            assert storage.resolve(record["uri"]) == BlobLocation("c", name)
 
 
 @BOUNDED
