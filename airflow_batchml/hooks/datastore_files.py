@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from pathlib import Path
+from urllib.parse import quote, unquote
 
 from airflow_batchml.batch_job import DATASTORE_URI
 
@@ -64,7 +65,9 @@ class DatastoreFiles:
             path.name,
             self.datastore_name,
         )
-        return f"azureml://datastores/{self.datastore_name}/paths/{prefix}" + ("" if path.is_file() else "/")
+        # The path of a datastore URI is a URL path: percent-encoded here, decoded once by Azure ML.
+        uri = f"azureml://datastores/{self.datastore_name}/paths/{quote(prefix, safe='/')}"
+        return uri + ("" if path.is_file() else "/")
 
     def read(self, uri: str) -> bytes:
         """Return the content of a file named by an ``azureml://datastores/<name>/paths/<path>`` URI."""
@@ -73,4 +76,4 @@ class DatastoreFiles:
         match = DATASTORE_URI.fullmatch(uri)
         if not match or match["store"] != self.datastore_name:
             raise ValueError(f"{uri!r} is not a file of datastore {self.datastore_name}")
-        return WasbHook(wasb_conn_id=self.wasb_conn_id).download(self.container_name, match["path"]).readall()
+        return WasbHook(wasb_conn_id=self.wasb_conn_id).download(self.container_name, unquote(match["path"])).readall()

@@ -8,17 +8,15 @@ waited on like any other (``get_job``).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse
 
+from airflow_batchml.batch_job import DATASTORE_URI
 from airflow_batchml.exceptions import AzureMLConfigurationError, AzureMLRemoteError
 from airflow_batchml.hooks.credentials import get_credential
 from airflow_batchml.names import check_name
 from airflow_batchml.redaction import redact
-
-_DATASTORE_URI = re.compile(r"azureml://datastores/(?P<store>[^/]+)/paths/(?P<path>.+)")
 
 
 class PublishedPipelineOperations:
@@ -86,8 +84,9 @@ def pipeline_run_body(
 
 def _data_path(key: str, value: Any) -> dict[str, str]:
     """Accept ``{"datastore", "path"}``, ``{"DataStoreName", "RelativePath"}`` or an azureml:// datastore URI."""
-    if isinstance(value, str) and (match := _DATASTORE_URI.fullmatch(value)):
-        return {"DataStoreName": match["store"], "RelativePath": match["path"]}
+    if isinstance(value, str) and (match := DATASTORE_URI.fullmatch(value)) and match["path"]:
+        # RelativePath is a plain blob path; the URI's path is percent-encoded.
+        return {"DataStoreName": match["store"], "RelativePath": unquote(match["path"])}
     if isinstance(value, Mapping):
         store = value.get("datastore", value.get("DataStoreName"))
         path = value.get("path", value.get("RelativePath"))

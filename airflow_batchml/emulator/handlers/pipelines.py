@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
@@ -94,7 +95,8 @@ def _data_path_uri(assignments: dict[str, Any], parameter: str) -> str:
             f"for the pipeline's data-path parameter {parameter}."
         )
     datastore = assignment.get("DataStoreName") or "workspaceblobstore"
-    return f"azureml://datastores/{datastore}/paths/{str(assignment['RelativePath']).lstrip('/')}"
+    # RelativePath is a plain blob path; a datastore URI's path is percent-encoded.
+    return f"azureml://datastores/{datastore}/paths/{quote(str(assignment['RelativePath']).lstrip('/'), safe='/')}"
 
 
 def _submit_url(ctx: EmulatorContext, pipeline_id: str) -> str:

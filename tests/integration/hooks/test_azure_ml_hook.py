@@ -164,3 +164,10 @@ def test_deletes(hook, deployed):
     assert hook.list_batch_deployments(ENDPOINT) == ["digits-logreg"]
     with pytest.raises(AzureMLNotFoundError):
         hook.get_batch_endpoint("no-such-endpoint")
+
+
+def test_datastore_reads_decode_the_uri_path_once(hook, wasb, container):
+    wasb.load_string("percent", container, "reads/a%41 b.txt", overwrite=True)
+    wasb.load_string("decoded twice", container, "reads/aA b.txt", overwrite=True)
+    uri = "azureml://datastores/workspaceblobstore/paths/reads/a%2541%20b.txt"
+    assert hook.read_datastore_file(uri) == b"percent"
