@@ -11,6 +11,8 @@ from pathlib import Path
 from airflow_batchml.emulator.server import AZURITE_CONNECTION_STRING, ServerConfig, run
 from airflow_batchml.emulator.stack import HONOUR_NAMES_VARIABLE, STORAGE_VARIABLE, TOKEN_VARIABLE
 
+LRO_VARIABLE = "AZURE_ML_EMULATOR_LRO_SECONDS"
+
 
 def parse_args(argv: list[str] | None = None) -> ServerConfig:
     parser = argparse.ArgumentParser(
@@ -36,6 +38,13 @@ def parse_args(argv: list[str] | None = None) -> ServerConfig:
         "--public-host", default=None, help="host name clients use (URLs, certificate); default: the bind address"
     )
     parser.add_argument(
+        "--lro-seconds",
+        type=float,
+        default=float(os.environ.get(LRO_VARIABLE, "1")),
+        help=f"how long creates, updates and deletes run before they succeed; Azure takes about 30 s, and a value "
+        f"above 0 makes clients really poll (default: ${LRO_VARIABLE}, else 1)",
+    )
+    parser.add_argument(
         "--honour-job-names",
         action=argparse.BooleanOptionalAction,
         default=os.environ.get(HONOUR_NAMES_VARIABLE, "") not in ("", "0", "false", "False"),
@@ -51,6 +60,7 @@ def parse_args(argv: list[str] | None = None) -> ServerConfig:
         token=args.token,
         wasb_conn_id=args.wasb_conn_id,
         public_host=args.public_host,
+        lro_seconds=args.lro_seconds,
         honour_job_names=args.honour_job_names,
     )
 

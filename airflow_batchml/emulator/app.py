@@ -105,11 +105,7 @@ ARM_ROUTES: list[Route] = [
 ]
 
 OPEN_ROUTES: list[Route] = [
-    (
-        "GET",
-        f"/subscriptions/{{sub}}/providers/{PROVIDER}/locations/{{location}}/mfeOperationsStatus/{{operation_id}}",
-        lro.get_operation_status,
-    ),
+    *lro.ROUTES,
     ("GET", "/discovery", workspace.get_discovery),
     ("POST", "/batchEndpoints/{endpoint}/jobs", jobs.post_scoring),
     ("GET", "/_logs/{name}/std_log.txt", jobs.download_log),

@@ -29,10 +29,45 @@ class EmulatorError(Exception):
 
 
 class NotFound(EmulatorError):
-    """An addressed resource does not exist."""
+    """An addressed resource does not exist.
+
+    ``inner`` gives the management front end's shape, recorded for a missing batch endpoint
+    (batch_services/e2etests/test_batch_endpoint.pyTestBatchEndpointtest_batch_endpoint_create.json) and
+    schedule (schedule/e2etests/test_schedule.pyTestScheduletest_schedule_lifetime.json): code ``UserError``,
+    ``details: []`` and an ``InnerError`` entry in ``additionalInfo`` whose codes nest, ``NotFound`` outermost
+    (``("NotFound", "EndpointNotFound")``). Missing model versions answer ``UserError`` with one entry in
+    ``details`` instead (pass ``code`` and ``details``).
+    """
 
     status = 404
     code = "ResourceNotFound"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        details: list[dict] | None = None,
+        inner: tuple[str, ...] = (),
+    ) -> None:
+        super().__init__(message, code=code or ("UserError" if inner else None), details=details)
+        self.inner = inner
+
+    def body(self) -> dict[str, Any]:
+        if not self.inner and not self.details:
+            return super().body()
+        error: dict[str, Any] = {"code": self.code, "message": self.message, "details": self.details}
+        if self.inner:
+            value: dict[str, Any] | None = None
+            for code in reversed(self.inner):
+                value = {"code": code, "innerError": value}
+            error["additionalInfo"] = [{"type": "InnerError", "info": {"value": value}}]
+        return {"error": error}
+
+
+def asset_detail(code: str, message: str) -> dict[str, Any]:
+    """One entry of ``error.details`` as recorded for missing models (``ModelNotFound``, ``NoSuchModelRegistered``)."""
+    return {"code": code, "message": message, "details": [], "additionalInfo": []}
 
 
 class BadRequest(EmulatorError):

@@ -51,6 +51,7 @@ class ServerConfig:
     wasb_conn_id: str = "wasb_default"
     public_host: str | None = None
     honour_job_names: bool = False
+    lro_seconds: float = 1.0
 
 
 def run(config: ServerConfig) -> int:
@@ -79,6 +80,7 @@ def run(config: ServerConfig) -> int:
         token=config.token or _stored_token(state_dir),
         datastores=DATASTORES,
         honour_job_names=config.honour_job_names,
+        lro_seconds=config.lro_seconds,
     )
     recover_jobs(ctx)
     server = uvicorn.Server(

@@ -12,12 +12,13 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
 
-from airflow_batchml.emulator.errors import BadRequest, Conflict, NotFound
+from airflow_batchml.emulator.errors import BadRequest, Conflict, NotFound, asset_detail
 from airflow_batchml.emulator.handlers.common import (
     EmulatorContext,
     JsonBody,
@@ -80,6 +81,9 @@ def family_handlers(family: str) -> dict[str, Callable[..., JSONResponse]]:
             items = [item for item in ctx.store.list(version_kind(family)) if _code_hash(item) == query["hash"]]
         else:
             items = ctx.store.list(version_kind(family), f"{family}/{name}/versions/")
+            if family == "models" and not items and ctx.store.get(family, f"{family}/{name}") is None:
+                detail = asset_detail("ModelNotFound", f"Model container with name: {name} not found.")
+                raise NotFound("The specified resource was not found.", code="UserError", details=[detail])
         if "desc" in query.get("$orderBy", "").lower():
             items.reverse()
         if top is not None:
@@ -89,6 +93,10 @@ def family_handlers(family: str) -> dict[str, Callable[..., JSONResponse]]:
     def get_version(request: Request, name: str, version: str) -> JSONResponse:
         ctx = ctx_of(request)
         item = find_version(ctx, f"{family}/{name}/versions/{version}")
+        if item is None and family == "models":  # recorded: UserError with one NoSuchModelRegistered detail
+            message = f"There is no registered model in workspace {ctx.workspace_name} with id {name}:{version}"
+            detail = asset_detail("NoSuchModelRegistered", message)
+            raise NotFound("The specified resource was not found.", code="UserError", details=[detail])
         if item is None:
             raise NotFound(f"Version {version} of asset {name} ({family}) was not found.")
         return arm_json(_version(ctx, family, item))
@@ -103,7 +111,9 @@ def family_handlers(family: str) -> dict[str, Callable[..., JSONResponse]]:
         if existing is not None:
             _check_update(family, path, existing.body["properties"], properties)
         item, created = ctx.store.put(version_kind(family), path, {"properties": properties})
-        return arm_json(_version(ctx, family, item), 201 if created else 200)
+        query = f"?{request.url.query}" if request.url.query else ""
+        location = {"Location": f"{ctx.base_url}{request.url.path}{query}"} if created else None  # as recorded
+        return arm_json(_version(ctx, family, item), 201 if created else 200, location)
 
     def start_pending_upload(request: Request, name: str, version: str) -> JSONResponse:
         return arm_json(_pending_upload(ctx_of(request)))
@@ -162,6 +172,8 @@ def _version(ctx: EmulatorContext, family: str, item: Resource) -> dict[str, Any
     properties = {"tags": {}, "properties": {}, "isArchived": False, **body["properties"]}
     if family == "models" and not isinstance(properties.get("flavors"), dict):
         properties["flavors"] = {}
+    if family == "environments":
+        properties.setdefault("osType", "Linux")
     properties["provisioningState"] = "Succeeded"
     return {**body, "properties": properties}
 
@@ -176,9 +188,10 @@ def _pending_upload(ctx: EmulatorContext) -> dict[str, Any]:
     sas_url = ctx.storage.create_container_with_sas(container)
     return {
         "pendingUploadId": uuid.uuid4().hex,
-        "pendingUploadType": "TemporaryBlobReference",
+        "pendingUploadType": "None",
         "blobReferenceForConsumption": {
             "blobUri": sas_url.split("?", 1)[0],
+            "storageAccountArmId": _storage_account_id(ctx),
             "credential": {"credentialType": "SAS", "sasUri": sas_url},
         },
     }
@@ -196,10 +209,36 @@ def get_datastore(request: Request, name: str) -> JSONResponse:
     return arm_json(_datastore(ctx_of(request), name))
 
 
-def list_datastore_secrets(request: Request, name: str) -> JSONResponse:
+def list_datastore_secrets(request: Request, name: str, body: JsonBody = None) -> JSONResponse:
+    """The account key, or, when an expirable secret is asked for (azure-ai-ml >= 1.32 does), an account SAS
+    for that many hours, as recorded (model/e2etests/test_model.pyTestModeltest_crud_file.json)."""
     ctx = ctx_of(request)
     _datastore(ctx, name)
-    return arm_json({"secretsType": "AccountKey", "key": ctx.storage.account_key})
+    asked = body if isinstance(body, dict) else {}
+    if asked.get("expirableSecret") is not True:
+        return arm_json({"secretsType": "AccountKey", "key": ctx.storage.account_key})
+    hours = asked.get("expireAfterHours")
+    hours = hours if isinstance(hours, int) and not isinstance(hours, bool) and 0 < hours <= 24 * 7 else 1
+    return arm_json({"secretsType": "Sas", "sasToken": "?" + _account_sas(ctx, hours)})
+
+
+def _account_sas(ctx: EmulatorContext, hours: int) -> str:
+    from azure.storage.blob import AccountSasPermissions, ResourceTypes, generate_account_sas
+
+    return generate_account_sas(
+        ctx.storage.account_name,
+        ctx.storage.account_key,
+        resource_types=ResourceTypes(container=True, object=True),
+        permission=AccountSasPermissions(read=True, write=True, delete=True, list=True, create=True, update=True),
+        expiry=datetime.now(UTC) + timedelta(hours=hours),
+    )
+
+
+def _storage_account_id(ctx: EmulatorContext) -> str:
+    return (
+        f"/subscriptions/{ctx.subscription_id}/resourceGroups/{ctx.resource_group}"
+        f"/providers/Microsoft.Storage/storageAccounts/{ctx.storage.account_name}"
+    )
 
 
 def _datastore(ctx: EmulatorContext, name: str) -> dict[str, Any]:

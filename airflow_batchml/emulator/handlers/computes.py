@@ -1,6 +1,11 @@
-"""AmlCompute clusters: stored as sent, answered with the inner ``properties`` the SDK parses."""
+"""AmlCompute clusters: stored as sent, answered with the inner ``properties`` the SDK parses.
+
+Creates, updates and deletes are long-running operations of the compute family (``lro.py``).
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 from fastapi import Request
 from fastapi.responses import JSONResponse, Response
@@ -8,6 +13,7 @@ from fastapi.responses import JSONResponse, Response
 from airflow_batchml.emulator import lro
 from airflow_batchml.emulator.errors import BadRequest
 from airflow_batchml.emulator.handlers.common import (
+    EmulatorContext,
     JsonBody,
     arm_json,
     arm_resource,
@@ -16,6 +22,7 @@ from airflow_batchml.emulator.handlers.common import (
     properties_of,
     require,
 )
+from airflow_batchml.emulator.state import Resource
 
 KIND = "computes"
 
@@ -26,26 +33,32 @@ def put_compute(request: Request, name: str, body: JsonBody = None) -> JSONRespo
     if not properties.get("computeType"):
         raise BadRequest(f"The field 'properties.computeType' is required for compute {name}.")
     inner = properties.get("properties") or {}
+    properties = {key: value for key, value in properties.items() if key != "provisioningState"}
     stored = {
         **body,
         "location": body.get("location") or ctx.location,
-        "properties": {**properties, "properties": inner, "provisioningState": "Succeeded"},
+        "properties": {**properties, "properties": inner},
     }
-    path = f"{KIND}/{name}"
-    response_body = {**stored, "id": ctx.arm_id(path), "name": name}
-    return lro.create_or_update(ctx, KIND, path, stored, response_body)
+    return lro.create_or_update(ctx, request, KIND, f"{KIND}/{name}", stored, lambda item: serialise(ctx, item))
 
 
 def get_compute(request: Request, name: str) -> JSONResponse:
     ctx = ctx_of(request)
-    return arm_json(arm_resource(ctx, require(ctx, KIND, f"{KIND}/{name}", "Compute"), KIND))
+    return arm_json(serialise(ctx, require(ctx, KIND, f"{KIND}/{name}", "Compute")))
 
 
 def list_computes(request: Request) -> JSONResponse:
     ctx = ctx_of(request)
-    return arm_json(page([arm_resource(ctx, item, KIND) for item in ctx.store.list(KIND)]))
+    return arm_json(page([serialise(ctx, item) for item in ctx.store.list(KIND)]))
 
 
 def delete_compute(request: Request, name: str) -> Response:
     ctx = ctx_of(request)
-    return lro.deleted(ctx, ctx.store.delete(KIND, f"{KIND}/{name}"))
+    return lro.deleted(ctx, request, KIND, ctx.store.delete(KIND, f"{KIND}/{name}"))
+
+
+def serialise(ctx: EmulatorContext, resource: Resource) -> dict[str, Any]:
+    body = arm_resource(ctx, resource, KIND)
+    state = lro.provisioning_state(ctx, KIND, resource.path)
+    body["properties"] = {**body["properties"], "provisioningState": state}
+    return body

@@ -2,7 +2,10 @@
 
 Like Azure, a deployment naming a model, code or environment version or a compute that does not exist is
 refused with a 400; ``computes/azureml:x`` (what the SDK sends for an entity built in Python) is stored as
-``computes/x``. The endpoint's default deployment cannot be deleted (409).
+``computes/x``. The endpoint's default deployment cannot be deleted (409). ``loggingLevel`` is answered in
+the service's spelling (``Info``; BatchLoggingLevel of the REST spec, example
+Workspace/BatchDeployment/createOrUpdate.json) although the SDK sends ``info``. Creates and deletes are
+long-running operations of the management front end (``lro.py``).
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from fastapi import Request
 from fastapi.responses import JSONResponse, Response
 
 from airflow_batchml.emulator import lro
-from airflow_batchml.emulator.errors import BadRequest, Conflict
+from airflow_batchml.emulator.errors import BadRequest, Conflict, NotFound
 from airflow_batchml.emulator.handlers import assets
 from airflow_batchml.emulator.handlers.batch_settings import DEPLOYMENT_FIELDS, check_types
 from airflow_batchml.emulator.handlers.common import (
@@ -24,7 +27,6 @@ from airflow_batchml.emulator.handlers.common import (
     ctx_of,
     page,
     properties_of,
-    require,
     workspace_path,
 )
 from airflow_batchml.emulator.handlers.endpoints import (
@@ -36,6 +38,7 @@ from airflow_batchml.emulator.state import Resource
 
 KIND = DEPLOYMENT_KIND
 COMPUTE_KIND = "computes"
+_LOGGING_LEVELS = {level.lower(): level for level in ("Info", "Warning", "Debug")}
 
 
 def put_deployment(request: Request, endpoint: str, deployment: str, body: JsonBody = None) -> JSONResponse:
@@ -46,10 +49,11 @@ def put_deployment(request: Request, endpoint: str, deployment: str, body: JsonB
     check_types(properties, DEPLOYMENT_FIELDS, "properties.")
     _check_asset_references(ctx, properties)
     properties["compute"] = _normalised_compute(ctx, properties.get("compute"))
+    if isinstance(properties.get("loggingLevel"), str):
+        properties["loggingLevel"] = _LOGGING_LEVELS.get(properties["loggingLevel"].lower(), properties["loggingLevel"])
     stored = {**body, "location": body.get("location") or ctx.location, "properties": properties}
     path = deployment_path(endpoint, deployment)
-    response_body = serialise(ctx, Resource(KIND, path, stored, "", ""))
-    return lro.create_or_update(ctx, KIND, path, stored, response_body)
+    return lro.create_or_update(ctx, request, KIND, path, stored, lambda item: serialise(ctx, item))
 
 
 def get_deployment(request: Request, endpoint: str, deployment: str) -> JSONResponse:
@@ -74,7 +78,7 @@ def delete_deployment(request: Request, endpoint: str, deployment: str) -> Respo
             "set another default before deleting it.",
             code="UserError",
         )
-    return lro.deleted(ctx, ctx.store.delete(KIND, deployment_path(endpoint, deployment)))
+    return lro.deleted(ctx, request, KIND, ctx.store.delete(KIND, deployment_path(endpoint, deployment)))
 
 
 def deployment_path(endpoint: str, deployment: str) -> str:
@@ -82,12 +86,20 @@ def deployment_path(endpoint: str, deployment: str) -> str:
 
 
 def require_deployment(ctx: EmulatorContext, endpoint: str, deployment: str) -> Resource:
-    return require(ctx, KIND, deployment_path(endpoint, deployment), "Batch deployment")
+    """The deployment, or a 404 in the front end's recorded shape (UserError, inner NotFound)."""
+    resource = ctx.store.get(KIND, deployment_path(endpoint, deployment))
+    if resource is None:
+        raise NotFound(
+            f"Deployment {deployment} does not exist in batch endpoint {endpoint} of workspace {ctx.workspace_name}.",
+            inner=("NotFound",),
+        )
+    return resource
 
 
 def serialise(ctx: EmulatorContext, resource: Resource) -> dict[str, Any]:
     body = arm_resource(ctx, resource, "batchEndpoints/deployments")
-    body["properties"] = {**body["properties"], "provisioningState": "Succeeded"}
+    state = lro.provisioning_state(ctx, KIND, resource.path)
+    body["properties"] = {**body["properties"], "provisioningState": state}
     return body
 
 

@@ -1,7 +1,9 @@
 """Schedules: stored definitions with ``isEnabled``; listing filters on it like ``listViewType`` asks.
 
 The emulator records schedules (the plugin creates, lists, enables and disables them) but does not fire
-them: the change-based scheduling the project is about runs in Airflow, not here.
+them: the change-based scheduling the project is about runs in Airflow, not here. Creates, re-PUTs (enable,
+disable) and deletes are long-running operations of the management front end, a re-PUT answering 201 as
+recorded (schedule/e2etests/test_schedule.pyTestScheduletest_schedule_lifetime.json, ``lro.py``).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from fastapi import Request
 from fastapi.responses import JSONResponse, Response
 
 from airflow_batchml.emulator import lro
-from airflow_batchml.emulator.errors import BadRequest
+from airflow_batchml.emulator.errors import BadRequest, NotFound
 from airflow_batchml.emulator.handlers.common import (
     EmulatorContext,
     JsonBody,
@@ -21,7 +23,6 @@ from airflow_batchml.emulator.handlers.common import (
     ctx_of,
     page,
     properties_of,
-    require,
 )
 from airflow_batchml.emulator.state import Resource
 
@@ -38,14 +39,15 @@ def put_schedule(request: Request, name: str, body: JsonBody = None) -> JSONResp
     properties.pop("provisioningState", None)
     properties["isEnabled"] = bool(properties.get("isEnabled", True))
     stored = {**body, "properties": properties}
-    path = f"{KIND}/{name}"
-    response_body = _serialise(ctx, Resource(KIND, path, stored, "", ""))
-    return lro.create_or_update(ctx, KIND, path, stored, response_body)
+    return lro.create_or_update(ctx, request, KIND, f"{KIND}/{name}", stored, lambda item: _serialise(ctx, item))
 
 
 def get_schedule(request: Request, name: str) -> JSONResponse:
     ctx = ctx_of(request)
-    return arm_json(_serialise(ctx, require(ctx, KIND, f"{KIND}/{name}", "Schedule")))
+    schedule = ctx.store.get(KIND, f"{KIND}/{name}")
+    if schedule is None:  # as recorded: UserError, inner NotFound
+        raise NotFound(f"Resource Trigger {name} not found", inner=("NotFound",))
+    return arm_json(_serialise(ctx, schedule))
 
 
 def list_schedules(request: Request) -> JSONResponse:
@@ -64,10 +66,10 @@ def list_schedules(request: Request) -> JSONResponse:
 
 def delete_schedule(request: Request, name: str) -> Response:
     ctx = ctx_of(request)
-    return lro.deleted(ctx, ctx.store.delete(KIND, f"{KIND}/{name}"))
+    return lro.deleted(ctx, request, KIND, ctx.store.delete(KIND, f"{KIND}/{name}"))
 
 
 def _serialise(ctx: EmulatorContext, resource: Resource) -> dict[str, Any]:
     body = arm_resource(ctx, resource, KIND)
-    body["properties"] = {**body["properties"], "provisioningState": "Succeeded"}
+    body["properties"] = {**body["properties"], "provisioningState": lro.provisioning_state(ctx, KIND, resource.path)}
     return body

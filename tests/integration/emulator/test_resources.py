@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
 
@@ -82,3 +84,21 @@ def test_model_versions_increment_and_environment_reuse(ml_client, workspace):
     # an identical re-PUT of an environment reuses its version: no two versions hold the same definition
     definitions = [(env.image, str(env.conda_file)) for env in environments]
     assert len(definitions) == len(set(definitions))
+
+
+def test_documented_snippet_sets_the_default_deployment(ml_client, workspace):
+    """Microsoft's snippet (learn.microsoft.com, how-to-use-batch-model-deployments): get the endpoint, set
+    ``defaults.deployment_name``, re-create it. It relies on ``defaults`` being present on every endpoint."""
+    from azure.ai.ml.entities import BatchEndpoint
+
+    name = f"snippet-{uuid.uuid4().hex[:8]}"
+    ml_client.batch_endpoints.begin_create_or_update(BatchEndpoint(name=name)).result()
+    deployment = load_deployment(ml_client, "deployment.yml", workspace.model_uri, workspace.code_uri)
+    deployment.endpoint_name = name
+    create_deployment(ml_client, deployment)
+
+    endpoint = ml_client.batch_endpoints.get(name)
+    endpoint.defaults.deployment_name = deployment.name
+    ml_client.batch_endpoints.begin_create_or_update(endpoint).result()
+
+    assert ml_client.batch_endpoints.get(name).defaults.deployment_name == deployment.name
