@@ -36,13 +36,13 @@ def test_restart_keeps_resources_and_runs_the_running_job_again(ml_client, works
     slow.environment_variables = {"SLOW_SECONDS": "8"}  # the restart lands inside it; the re-run takes as long
     create_deployment(ml_client, slow)
     uri = upload_inputs(azurite, "inputs/slow", {"a.txt": "a"})
-    name = f"slow-{uuid.uuid4().hex[:8]}"
-    ml_client.batch_endpoints.invoke(
+    requested = f"slow-{uuid.uuid4().hex[:8]}"
+    name = ml_client.batch_endpoints.invoke(
         endpoint_name=SLOW_ENDPOINT,
         deployment_name="slow",
-        job_name=name,
+        job_name=requested,
         inputs={"a": Input(type="uri_folder", path=uri)},
-    )
+    ).name  # the service's name (Azure ML names batch jobs; the requested one is the display name)
     wait_for_status(emulator, name, {"Running"})
     jobs_before = emulator.request("GET", "/_emulator/jobs").json()["count"]
     token = emulator.token
@@ -56,7 +56,8 @@ def test_restart_keeps_resources_and_runs_the_running_job_again(ml_client, works
     statuses = [entry["status"] for entry in record["history"]]
     assert statuses.count("Running") == 2 and statuses[-1] == "Completed"  # started over, under the same name
     assert RESTART_NOTE in emulator.job_log(name)
-    assert ml_client.jobs.get(name).status == "Completed"
+    fetched = ml_client.jobs.get(name)
+    assert (fetched.status, fetched.display_name) == ("Completed", requested)
     assert ml_client.batch_endpoints.get(ENDPOINT).defaults.deployment_name == "digits-logreg"
     assert {d.name for d in ml_client.batch_deployments.list(ENDPOINT)} >= {"digits-logreg", "digits-forest"}
     assert ml_client.compute.get("batch-cluster").name == "batch-cluster"

@@ -226,7 +226,7 @@ def upload(wasb, stack, prefix: str, names: list[str]) -> str:
 
 
 def job_record(emulator, name: str) -> dict:
-    """The emulator's own record of a job: spec, status history, progress, error and log."""
+    """The emulator's own record of the job the service named ``name``: spec, history, progress, error, log."""
     (record,) = [job for job in emulator.request("GET", "/_emulator/jobs").json()["value"] if job["name"] == name]
     return {**record, "log": emulator.job_log(name)}
 
@@ -243,11 +243,15 @@ def rows_of(hook, uri: str) -> list[list[str]]:
 
 
 def run_job(hook, name: str, inputs, **kwargs) -> dict:
-    """Invoke the endpoint, wait (bounded) for the job to end and return the hook's view of it."""
-    hook.invoke_batch_endpoint(
+    """Invoke the endpoint keyed ``name``, wait (bounded) for the job to end and return the hook's view of it.
+
+    The result's ``job_name`` is the service's name for the job (Azure ML names batch jobs itself).
+    """
+    submitted = hook.invoke_batch_endpoint(
         ENDPOINT, inputs if isinstance(inputs, dict) else {"data": inputs}, job_name=name, **kwargs
     )
-    return wait_for_job(hook, name)
+    assert submitted["attached"] is False  # every key here is new: a fresh job, never an earlier one
+    return wait_for_job(hook, submitted["job_name"])
 
 
 def poll(condition, what: str, deadline: float = POLL_DEADLINE):
@@ -286,9 +290,10 @@ def test_folder_is_split_at_file_level_with_the_deployment_settings(hook, wasb, 
     names = [f"split-{i:03d}.txt" for i in range(7)]
     folder = upload(wasb, stack, "split", names)
     output = f"{DATASTORE}/outputs/engine/split/"
-    assert run_job(hook, "engine-split", folder, output_path=output)["status"] == "Completed"
+    job = run_job(hook, "engine-split", folder, output_path=output)
+    assert job["status"] == "Completed"
 
-    record = job_record(emulator, "engine-split")
+    record = job_record(emulator, job["job_name"])
     assert record["progress"] == {"done": math.ceil(7 / 3), "total": math.ceil(7 / 3), "failed_files": 0}
     assert [step["status"] for step in record["history"]] == [
         "NotStarted",
@@ -310,7 +315,7 @@ def test_uri_file_input_is_one_file(hook, wasb, stack, emulator):
     output = f"{DATASTORE}/outputs/engine/single/"
     job = run_job(hook, "engine-single", f"{DATASTORE}/inputs/engine/single/alone.txt", output_path=output)
     assert job["status"] == "Completed"
-    assert job_record(emulator, "engine-single")["progress"] == {"done": 1, "total": 1, "failed_files": 0}
+    assert job_record(emulator, job["job_name"])["progress"] == {"done": 1, "total": 1, "failed_files": 0}
     assert [row[0] for row in rows_of(hook, output + "deployment.csv")] == ["alone.txt"]
 
 
@@ -335,8 +340,9 @@ def test_every_input_form_is_downloaded_and_scored(hook, wasb, stack, emulator, 
 
 def test_environment_is_recorded_not_built(hook, wasb, stack, emulator):
     folder = upload(wasb, stack, "environment", ["environment.txt"])
-    assert run_job(hook, "engine-environment", folder)["status"] == "Completed"
-    record = job_record(emulator, "engine-environment")
+    job = run_job(hook, "engine-environment", folder)
+    assert job["status"] == "Completed"
+    record = job_record(emulator, job["job_name"])
     assert record["spec"]["environment"]["image"] == "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04:latest"
     assert "recorded, not built" in record["log"]
     assert "not installed here: engine-test-package-not-installed" in record["log"]  # pandas is installed
@@ -360,15 +366,17 @@ def test_init_runs_once_per_worker_with_the_model_dir_and_environment(hook, wasb
 
 def test_logging_level_applies_to_the_job_log(hook, wasb, stack, emulator):
     folder = upload(wasb, stack, "log-debug", ["log-debug.txt"])
-    assert run_job(hook, "engine-log-debug", folder)["status"] == "Completed"
-    debug_log = job_record(emulator, "engine-log-debug")["log"]
+    job = run_job(hook, "engine-log-debug", folder)
+    assert job["status"] == "Completed"
+    debug_log = job_record(emulator, job["job_name"])["log"]
     assert "DEBUG Mini-batch 0" in debug_log  # the engine's debug lines (probe logs at debug)
     assert "DEBUG probe init in worker" in debug_log  # and the script's, through the worker's logging
     assert "INFO probe scoring 1 file(s)" in debug_log
 
     folder = upload(wasb, stack, "log-warning", ["log-000-fail-once.txt", "log-001.txt"])
-    assert run_job(hook, "engine-log-warning", folder, deployment_name="trouble")["status"] == "Completed"
-    warning_log = job_record(emulator, "engine-log-warning")["log"]
+    job = run_job(hook, "engine-log-warning", folder, deployment_name="trouble")
+    assert job["status"] == "Completed"
+    warning_log = job_record(emulator, job["job_name"])["log"]
     assert "WARNING Mini-batch 0 attempt 1/2 failed" in warning_log
     assert "trouble with log-000-fail-once.txt" in warning_log
     assert " INFO " not in warning_log and " DEBUG " not in warning_log  # trouble logs at warning
@@ -382,9 +390,10 @@ def test_failed_attempt_is_retried_and_succeeds(hook, wasb, stack, emulator):
     names = ["retry-000-fail-once.txt", "retry-001.txt", "retry-002-fail-once.txt"]
     folder = upload(wasb, stack, "retry", names)
     output = f"{DATASTORE}/outputs/engine/retry/"
-    assert run_job(hook, "engine-retry", folder, deployment_name="trouble", output_path=output)["status"] == "Completed"
+    job = run_job(hook, "engine-retry", folder, deployment_name="trouble", output_path=output)
+    assert job["status"] == "Completed"
 
-    record = job_record(emulator, "engine-retry")
+    record = job_record(emulator, job["job_name"])
     assert record["progress"] == {"done": 3, "total": 3, "failed_files": 0}
     assert [row[0] for row in rows_of(hook, output + "predictions.csv")] == names
     assert record["log"].count("attempt 1/2 failed") == 2
@@ -399,7 +408,7 @@ def test_without_retries_a_failed_attempt_counts_its_files_as_failed(hook, wasb,
     )
     assert job["status"] == "Completed"  # error_threshold -1 tolerates the failed files
 
-    record = job_record(emulator, "engine-noretry")
+    record = job_record(emulator, job["job_name"])
     assert record["progress"] == {"done": 3, "total": 3, "failed_files": 2}
     assert [row[0] for row in rows_of(hook, output + "predictions.csv")] == ["noretry-001.txt"]
     assert "failed after 1 attempt(s); 1 file(s) count as failed" in record["log"]
@@ -409,11 +418,10 @@ def test_hung_run_is_killed_at_the_timeout_and_retried(hook, wasb, stack, emulat
     names = ["timeout-000.txt", "timeout-001-hang-once.txt", "timeout-002-hang.txt"]
     folder = upload(wasb, stack, "timeout", names)
     output = f"{DATASTORE}/outputs/engine/timeout/"
-    assert (
-        run_job(hook, "engine-timeout", folder, deployment_name="trouble", output_path=output)["status"] == "Completed"
-    )
+    job = run_job(hook, "engine-timeout", folder, deployment_name="trouble", output_path=output)
+    assert job["status"] == "Completed"
 
-    record = job_record(emulator, "engine-timeout")
+    record = job_record(emulator, job["job_name"])
     assert record["spec"]["timeout"] == 2  # the deployment's retry_settings.timeout
     assert record["progress"] == {"done": 3, "total": 3, "failed_files": 1}
     scored = [row[0] for row in rows_of(hook, output + "predictions.csv")]
@@ -440,7 +448,7 @@ def test_more_failed_files_than_the_threshold_fail_the_job(hook, wasb, stack, em
     assert job["status"] == "Failed"
     assert "more than error_threshold 1" in job["error"]
 
-    record = job_record(emulator, "engine-threshold")
+    record = job_record(emulator, job["job_name"])
     assert record["error"]["code"] == "ErrorThresholdExceeded"
     assert record["progress"]["failed_files"] >= 2
     assert record["progress"]["done"] < record["progress"]["total"] == 12  # no new mini-batches after it
@@ -453,13 +461,9 @@ def test_failed_files_within_the_threshold_are_tolerated(hook, wasb, stack, emul
     folder = upload(wasb, stack, tag, names)
     output = f"{DATASTORE}/outputs/engine/{tag}/"
     overrides = {"max_retries": 0, "error_threshold": threshold}
-    assert (
-        run_job(hook, f"engine-{tag}", folder, deployment_name="trouble", output_path=output, overrides=overrides)[
-            "status"
-        ]
-        == "Completed"
-    )
-    assert job_record(emulator, f"engine-{tag}")["progress"] == {"done": 5, "total": 5, "failed_files": 3}
+    job = run_job(hook, f"engine-{tag}", folder, deployment_name="trouble", output_path=output, overrides=overrides)
+    assert job["status"] == "Completed"
+    assert job_record(emulator, job["job_name"])["progress"] == {"done": 5, "total": 5, "failed_files": 3}
     assert [row[0] for row in rows_of(hook, output + "predictions.csv")] == names[3:]
 
 
@@ -468,23 +472,23 @@ def test_cancel_mid_job_stops_the_workers(hook, wasb, stack, emulator):
     names += [f"cancel-{i:03d}.txt" for i in range(4, 10)]
     folder = upload(wasb, stack, "cancel", names)
     output = f"{DATASTORE}/outputs/engine/cancel/"
-    hook.invoke_batch_endpoint(
+    name = hook.invoke_batch_endpoint(
         ENDPOINT,
         {"data": folder},
         deployment_name="trouble",
         output_path=output,
         job_name="engine-cancel",
         overrides={"timeout": 300},
-    )
+    )["job_name"]
     # Two mini-batches done, then every worker is inside a hung run() at once: the workers run in
     # parallel (1 instance x 2 per instance, or 1 on a one-core machine) and the job is mid-way.
     workers = min(2, os.cpu_count() or 1)
-    poll(lambda: job_record(emulator, "engine-cancel")["progress"].get("done") == 2, "two mini-batches done")
+    poll(lambda: job_record(emulator, name)["progress"].get("done") == 2, "two mini-batches done")
     poll(lambda: len(hung_pids(stack, "cancel-")) == workers, f"{workers} workers inside run()")
-    hook.cancel_job("engine-cancel")
+    hook.cancel_job(name)
 
-    assert wait_for_job(hook, "engine-cancel")["status"] == "Canceled"
-    record = job_record(emulator, "engine-cancel")
+    assert wait_for_job(hook, name)["status"] == "Canceled"
+    record = job_record(emulator, name)
     assert record["progress"]["done"] == 2 < record["progress"]["total"] == 10
     assert not any(is_running(pid) for pid in hung_pids(stack, "cancel-"))
     assert not wasb.check_for_blob(stack["container"], "outputs/engine/cancel/predictions.csv")
@@ -506,9 +510,10 @@ def test_invoke_overrides_beat_the_deployment_settings(hook, wasb, stack, emulat
         "timeout": 7,
         "error_threshold": 3,
     }
-    assert run_job(hook, "engine-override", folder, output_path=output, overrides=overrides)["status"] == "Completed"
+    job = run_job(hook, "engine-override", folder, output_path=output, overrides=overrides)
+    assert job["status"] == "Completed"
 
-    record = job_record(emulator, "engine-override")
+    record = job_record(emulator, job["job_name"])
     assert {key: record["spec"][key] for key in overrides} == overrides
     assert record["spec"]["max_concurrency_per_instance"] == 2  # not overridden: the deployment's
     assert record["progress"]["total"] == math.ceil(5 / 2)
@@ -518,11 +523,11 @@ def test_invoke_overrides_beat_the_deployment_settings(hook, wasb, stack, emulat
     assert not wasb.check_for_blob(stack["container"], "outputs/engine/override/deployment.csv")
 
     # The next invocation without overrides is back on the deployment's settings.
-    hook.invoke_batch_endpoint(ENDPOINT, {"data": folder}, job_name="engine-after-override")
-    spec = job_record(emulator, "engine-after-override")["spec"]
+    name = hook.invoke_batch_endpoint(ENDPOINT, {"data": folder}, job_name="engine-after-override")["job_name"]
+    spec = job_record(emulator, name)["spec"]
     assert (spec["mini_batch_size"], spec["instance_count"], spec["output_file_name"]) == (3, 1, "deployment.csv")
     assert (spec["max_retries"], spec["timeout"], spec["error_threshold"]) == (2, 20, 5)
-    assert wait_for_job(hook, "engine-after-override")["status"] == "Completed"
+    assert wait_for_job(hook, name)["status"] == "Completed"
 
 
 def test_summary_only_writes_no_rows(hook, wasb, stack, emulator):
@@ -530,7 +535,7 @@ def test_summary_only_writes_no_rows(hook, wasb, stack, emulator):
     output = f"{DATASTORE}/outputs/engine/summary/"
     job = run_job(hook, "engine-summary", folder, deployment_name="summary", output_path=output)
     assert job["status"] == "Completed"
-    assert job_record(emulator, "engine-summary")["progress"] == {"done": 2, "total": 2, "failed_files": 0}
+    assert job_record(emulator, job["job_name"])["progress"] == {"done": 2, "total": 2, "failed_files": 0}
     assert list(wasb.get_blobs_list(stack["container"], prefix="outputs/engine/summary/")) == []
 
 
@@ -540,7 +545,7 @@ def test_existing_output_file_fails_the_job_naming_it(hook, wasb, stack, emulato
     job = run_job(hook, "engine-taken", folder, output_path=f"{DATASTORE}/outputs/engine/taken/")
     assert job["status"] == "Failed"
     assert "outputs/engine/taken/ already has deployment.csv" in job["error"]
-    record = job_record(emulator, "engine-taken")
+    record = job_record(emulator, job["job_name"])
     assert record["error"]["code"] == "OutputAlreadyExists"
     assert "already has deployment.csv" in record["log"]
     assert wasb.read_file(stack["container"], "outputs/engine/taken/deployment.csv") == "earlier results\n"
@@ -612,7 +617,7 @@ def test_bad_job_fails_naming_the_cause_and_the_emulator_keeps_serving(
     job = run_job(hook, name, inputs, deployment_name=deployment)
     assert job["status"] == "Failed"
     assert message in job["error"]
-    record = job_record(emulator, name)
+    record = job_record(emulator, job["job_name"])
     assert record["error"]["code"] == code
     assert message in record["log"]
     assert_emulator_serves(hook, wasb, stack, name)
