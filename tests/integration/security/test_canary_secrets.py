@@ -32,6 +32,7 @@ import requests
 
 from airflow_batchml.emulator.stack import AzuriteProcess, EmulatorProcess, free_port, stop_process
 from tests.integration.blob_changes.conftest import account_sas
+from tests.integration.foreign_host import ForeignHost
 from tests.local_airflow import airflow_env as local_airflow_env
 from tests.local_airflow import migrated_and_seeded
 
@@ -180,24 +181,35 @@ def airflow(env: dict[str, str], *args: str) -> tuple[int, str]:
 
 
 @pytest.fixture(scope="module")
-def dag_outputs(airflow_env, api_server) -> dict[str, str]:
+def foreign(canary_stack):
+    """An https host the connection's CA bundle trusts, given as a hostile ``rest_endpoint``."""
+    tls = Path(canary_stack[0].connection["extra"]["ca_bundle"]).parent
+    with ForeignHost(tls / "cert.pem", tls / "key.pem") as host:
+        yield host
+
+
+@pytest.fixture(scope="module")
+def dag_outputs(airflow_env, api_server, foreign) -> dict[str, str]:
     """Run the example DAGs (one run failing); returns each command's combined stdout/stderr.
 
     ``dags test`` runs tasks in-process and logs to its stdout (the deferrable path); with
     ``--use-executor`` the tasks run as in production (LocalExecutor, supervised task processes talking to
     the api-server) and write the task log files under ``AIRFLOW_HOME/logs``. The data pipeline reaches
     storage through the SAS-only connection, so its change records are built from a client whose URL
-    carries the SAS.
+    carries the SAS. The published-pipeline run is pointed at a foreign host and must fail without
+    sending it anything.
     """
     on_executor = {**airflow_env, "AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE": "False"}  # no triggerer here
     sas_only = {**airflow_env, "AIRFLOW_CONN_WASB_DEFAULT": airflow_env["AIRFLOW_CONN_WASB_SAS_ONLY"]}
     images = {"input_path": f"{DATASTORE}/digits/images/", "mini_batch_size": 50}
     missing = {"input_path": f"{DATASTORE}/no/such/folder/"}
+    hostile = {"rest_endpoint": f"{foreign.url}/pipelines/v1.0/subscriptions/s/PipelineRuns/PipelineSubmit/p"}
     runs = [
         ("digits_batch_scoring", airflow_env, [], None, "success"),
         ("digits_on_demand", on_executor, ["--use-executor"], images, "success"),
         ("digits_on_demand", on_executor, ["2026-01-02", "--use-executor"], missing, "failed"),
         ("digits_data_pipeline", sas_only, ["--mark-success-pattern", AFTER_STAGING], None, "success"),
+        ("published_pipeline", airflow_env, [], hostile, "failed"),
     ]
     outputs = {}
     for dag_id, env, args, conf, state in runs:
@@ -206,6 +218,12 @@ def dag_outputs(airflow_env, api_server) -> dict[str, str]:
         assert FINISHED.findall(output)[-1:] == [(dag_id, state)], output[-6000:]
         outputs[f"{dag_id} {' '.join(args)} ({state})"] = output
     return outputs
+
+
+def test_a_hostile_rest_endpoint_receives_nothing(dag_outputs, foreign):
+    (output,) = [text for run, text in dag_outputs.items() if run.startswith("published_pipeline")]
+    assert "rest_endpoint: host 'localhost' is not one this connection sends its token to" in output
+    assert foreign.received == []
 
 
 def test_command_output_carries_no_canary(dag_outputs):
