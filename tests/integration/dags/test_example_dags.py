@@ -85,8 +85,13 @@ def copy_images(storage, folder: str, count: int, first: int = 0) -> list[str]:
 
 
 def emulator_jobs(emulator) -> dict[str, dict]:
-    """The emulator's own job records (status, spec, progress) by job name."""
+    """The emulator's own job records (status, spec, progress) by the service's job name."""
     return {job["name"]: job for job in emulator.request("GET", "/_emulator/jobs").json()["value"]}
+
+
+def jobs_requested_as(emulator, requested: str) -> list[dict]:
+    """The emulator's job records whose request named ``requested`` (Azure ML keeps it as the display name)."""
+    return [job for job in emulator_jobs(emulator).values() if job["request"].get("name") == requested]
 
 
 def test_digits_batch_scoring(stack):
@@ -116,13 +121,13 @@ def test_digits_on_blob_change_scores_each_changed_blob_once(stack, storage, hoo
     assert len(blobs) == 3
     output = dags_test(stack, "digits_on_blob_change", conf={"blobs": blobs})
     assert "3 changed blob(s) to score" in output
-    jobs = emulator_jobs(emulator)
     for blob in blobs:
-        job = jobs[blob["job_name"]]
+        (job,) = jobs_requested_as(emulator, blob["job_name"])  # one job per change, whatever the retries
         assert (job["status"], job["spec"]["inputs"]) == ("Completed", [{"type": "uri_file", "uri": blob["uri"]}])
     # A re-delivered change carries the same job name, so submitting it again attaches instead of rescoring.
     again = hook.invoke_batch_endpoint("digits-batch", {"input_data": blobs[0]["uri"]}, job_name=blobs[0]["job_name"])
-    assert again["attached"] is True
+    (first,) = jobs_requested_as(emulator, blobs[0]["job_name"])
+    assert (again["attached"], again["job_name"]) == (True, first["name"])
 
 
 def watcher_event(storage) -> dict:
@@ -175,7 +180,7 @@ def test_digits_on_demand_uses_the_form_params(stack, emulator):
         "instance_count": 2,
     }
     output = dags_test(stack, "digits_on_demand", conf=conf)
-    (job_name,) = re.findall(r"Submitted job (\S+) to digits-batch/digits-forest", output)
+    (job_name,) = re.findall(r"Submitted job (\S+) \(\S+\) to digits-batch/digits-forest", output)
     job = emulator_jobs(emulator)[job_name]
     assert job["status"] == "Completed"
     assert (job["spec"]["mini_batch_size"], job["spec"]["instance_count"]) == (5, 2)
