@@ -17,7 +17,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from airflow_batchml.exceptions import AzureMLConfigurationError, AzureMLJobError
-from airflow_batchml.hooks.job_status import AzureMLJobStatus
+from airflow_batchml.hooks.job_status import STOPPED_HINT, AzureMLJobStatus, log_status_change
 from airflow_batchml.links import JOB_XCOM_KEY, persist_job_link, studio_job_url
 from airflow_batchml.operators.base import AzureMLHookMixin
 
@@ -106,7 +106,10 @@ class AzureMLJobWaitMixin(AzureMLHookMixin):
         persist_job_link(context, job_name, studio_job_url(self.hook.settings, job_name), carry or {})
 
     def wait_for_job(self, context: Context, job_name: str, carry: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Return the finished job's state, or defer; raise AzureMLJobError when it fails or times out.
+        """Return the finished job's state, or defer; raise AzureMLJobError when it fails, pauses or times out.
+
+        A ``Paused`` job ends the wait as a failure naming the status (the job stays paused and a retry
+        attaches to it); a ``NotResponding`` one is waited on, up to the timeout, with a warning.
 
         ``carry`` holds what the result needs beyond the job (e.g. the deployment chosen at submission); the
         operator resumes as a fresh instance, so it travels in the defer kwargs and, because ``dags test``
@@ -114,7 +117,7 @@ class AzureMLJobWaitMixin(AzureMLHookMixin):
         """
         end_time = time.time() + self.job_timeout if self.job_timeout is not None else None
         job = self.hook.get_job(job_name)
-        if job["status"] in AzureMLJobStatus.TERMINAL_STATUSES:
+        if job["status"] in AzureMLJobStatus.WAIT_OVER_STATUSES:
             return self._finished(job, carry)
         if self.deferrable:
             # Imported here: the trigger brings the async hook, which DAG parsing never needs.
@@ -138,16 +141,16 @@ class AzureMLJobWaitMixin(AzureMLHookMixin):
         return self._poll(job, end_time, carry)
 
     def _poll(self, job: dict[str, Any], end_time: float | None, carry: dict[str, Any] | None) -> dict[str, Any]:
-        status = job["status"]
-        while job["status"] not in AzureMLJobStatus.TERMINAL_STATUSES:
+        status = None
+        while True:
+            log_status_change(self.log, job["job_name"], job["status"], status)
+            status = job["status"]
+            if status in AzureMLJobStatus.WAIT_OVER_STATUSES:
+                return self._finished(job, carry)
             if end_time is not None and time.time() >= end_time:
                 return self._timed_out(job)
             time.sleep(self.poll_interval)
             job = self.hook.get_job(job["job_name"])
-            if job["status"] != status:
-                status = job["status"]
-                self.log.info("Job %s is %s", job["job_name"], status)
-        return self._finished(job, carry)
 
     def execute_complete(
         self, context: Context, event: dict[str, Any], carry: dict[str, Any] | None = None
@@ -171,6 +174,8 @@ class AzureMLJobWaitMixin(AzureMLHookMixin):
             self.log.info("Job %s completed", job["job_name"])
             return {**self.job_result(job), **(carry or {})}
         message = job.get("error") or "no error message was recorded"
+        if job["status"] in AzureMLJobStatus.STOPPED_STATUSES:
+            message = STOPPED_HINT
         raise AzureMLJobError(
             job["job_name"], job["status"], f"{message} (see {job.get('studio_url') or 'the job log'})"
         )

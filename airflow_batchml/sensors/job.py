@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseSensorOperator, conf
 
 from airflow_batchml.exceptions import AzureMLJobError
-from airflow_batchml.hooks.job_status import AzureMLJobStatus
+from airflow_batchml.hooks.job_status import STOPPED_HINT, AzureMLJobStatus, log_status_change
 from airflow_batchml.links import AzureMLJobLink
 from airflow_batchml.names import check_name
 from airflow_batchml.operators.job_wait import AzureMLJobWaitMixin
@@ -18,7 +18,10 @@ if TYPE_CHECKING:
 
 
 class AzureMLJobSensor(AzureMLJobWaitMixin, BaseSensorOperator):
-    """Succeed when the job completes; fail with the job's error when it fails or is cancelled.
+    """Succeed when the job completes; fail with the job's error when it fails, is cancelled or is paused.
+
+    A ``Paused`` job fails the sensor naming the status (the job is left paused); ``NotResponding`` is
+    waited on, up to the sensor's timeout, with a warning when the job enters it.
 
     :param job_name: The job to watch. (templated)
     :param deferrable: Wait in the triggerer.
@@ -46,6 +49,7 @@ class AzureMLJobSensor(AzureMLJobWaitMixin, BaseSensorOperator):
         self.cancel_on_kill = False
         self.job_timeout = self.timeout
         self.poll_interval = self.poke_interval
+        self.last_status: str | None = None
 
     def execute(self, context: Context) -> Any:
         check_name("job", self.job_name, "job_name")
@@ -56,6 +60,10 @@ class AzureMLJobSensor(AzureMLJobWaitMixin, BaseSensorOperator):
 
     def poke(self, context: Context) -> bool:
         job = self.hook.get_job(self.job_name)
+        log_status_change(self.log, self.job_name, job["status"], self.last_status)
+        self.last_status = job["status"]
         if job["status"] in AzureMLJobStatus.FAILURE_STATUSES:
             raise AzureMLJobError(self.job_name, job["status"], job.get("error") or "no error message was recorded")
+        if job["status"] in AzureMLJobStatus.STOPPED_STATUSES:
+            raise AzureMLJobError(self.job_name, job["status"], STOPPED_HINT)
         return job["status"] in AzureMLJobStatus.SUCCESS_STATUSES

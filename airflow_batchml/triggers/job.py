@@ -23,14 +23,17 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_batchml.exceptions import AzureMLError
 from airflow_batchml.hooks.azure_ml_async import AzureMLAsyncHook, AzureMLTransientError
-from airflow_batchml.hooks.job_status import AzureMLJobStatus
+from airflow_batchml.hooks.job_status import STOPPED_HINT, AzureMLJobStatus, log_status_change
 
 #: Airflow >= 3.3 calls ``BaseTrigger.on_kill()`` when, and only when, a user stops the deferred task.
 TRIGGERER_CALLS_ON_KILL = hasattr(BaseTrigger, "on_kill")
 
 
 class AzureMLJobTrigger(BaseTrigger):
-    """Poll one job until it ends, fails, or ``end_time`` passes.
+    """Poll one job until it ends, fails, pauses, or ``end_time`` passes.
+
+    ``Paused`` ends the wait with an ``error`` event (the job is left paused); ``NotResponding`` does not,
+    and is logged as a warning when the job enters it.
 
     :param job_name: The Azure ML job to wait for.
     :param azure_ml_conn_id: The ``azure_ml`` connection.
@@ -117,13 +120,14 @@ class AzureMLJobTrigger(BaseTrigger):
                     "Transient error %d/%d reading %s: %s", errors, self.max_consecutive_errors, self.job_name, err
                 )
                 status = last_status
-            if status != last_status:
-                self.log.info("Job %s is %s", self.job_name, status)
-                last_status = status
+            log_status_change(self.log, self.job_name, status, last_status)
+            last_status = status
             if status in AzureMLJobStatus.SUCCESS_STATUSES:
                 return self._event("success", status, f"Job {self.job_name} completed")
             if status in AzureMLJobStatus.FAILURE_STATUSES:
                 return self._event("error", status, f"Job {self.job_name} ended {status}")
+            if status in AzureMLJobStatus.STOPPED_STATUSES:
+                return self._event("error", status, f"Job {self.job_name} is {status}: {STOPPED_HINT}")
             if self.end_time is not None and time.time() >= self.end_time:
                 if self.cancel_on_timeout:
                     await hook.cancel_job(self.job_name)

@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from structlog.testing import capture_logs
 
 from airflow_batchml.triggers import job as job_trigger
 from airflow_batchml.triggers.job import AzureMLJobTrigger
@@ -80,3 +81,49 @@ async def test_triggerer_shutdown_leaves_the_job_running_without_asking_the_task
     with pytest.raises(asyncio.CancelledError):
         await task
     assert recording_hook.cancelled == []
+
+
+class ScriptedAsyncHook(RecordingAsyncHook):
+    """A job whose statuses follow a script; the last one repeats."""
+
+    script: list[str] = []
+
+    async def get_job_status(self, job_name: str) -> str:
+        self.polled.append(job_name)
+        return self.script[min(len(self.polled), len(self.script)) - 1]
+
+
+@pytest.fixture
+def scripted_hook(recording_hook, monkeypatch):
+    monkeypatch.setattr(job_trigger, "AzureMLAsyncHook", ScriptedAsyncHook)
+    ScriptedAsyncHook.polled, ScriptedAsyncHook.cancelled = [], []
+    return ScriptedAsyncHook
+
+
+async def test_a_paused_job_ends_the_wait_without_being_cancelled(scripted_hook):
+    scripted_hook.script = ["Running", "Paused"]
+    event = await anext(AzureMLJobTrigger(job_name="j1", poll_interval=0).run())
+
+    assert (event.payload["status"], event.payload["job_status"]) == ("error", "Paused")
+    assert "resumed" in event.payload["message"]
+    assert scripted_hook.cancelled == []
+
+
+async def test_not_responding_is_waited_on_with_one_warning_per_change(scripted_hook):
+    scripted_hook.script = ["Running", "NotResponding", "NotResponding", "Running", "NotResponding", "Completed"]
+    with capture_logs() as logs:
+        event = await anext(AzureMLJobTrigger(job_name="j1", poll_interval=0).run())
+
+    assert event.payload["status"] == "success"
+    warnings = [log["event"] for log in logs if log["log_level"] == "warning"]
+    assert (
+        warnings == ["Job j1 is NotResponding: Azure ML lost contact with its nodes; waiting on until the timeout"] * 2
+    )
+
+
+async def test_a_job_that_stays_not_responding_times_out(scripted_hook):
+    scripted_hook.script = ["NotResponding"]
+    event = await anext(AzureMLJobTrigger(job_name="j1", poll_interval=0, end_time=0).run())
+
+    assert (event.payload["status"], event.payload["job_status"]) == ("timeout", "NotResponding")
+    assert scripted_hook.cancelled == ["j1"]
