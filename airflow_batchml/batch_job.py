@@ -6,7 +6,16 @@ before anything is sent, and so the same values serialise into XCom and job name
 Accepted input forms (the ones the Azure ML batch walk-throughs use):
 ``azureml://datastores/<name>/paths/<path>`` (a datastore path), ``azureml:<name>:<version>`` or
 ``azureml:<name>@latest`` (a registered data asset), ``https://...`` (a public or SAS blob URL), and a
-local file or folder (uploaded before the job starts).
+local file or folder (uploaded before the job starts). The ARM ids Azure ML gives are accepted too: a
+data asset version's (``/subscriptions/.../workspaces/<w>/data/<name>/versions/<v>``) and a datastore
+path's (``/subscriptions/.../workspaces/<w>/datastores/<d>/paths/<p>``), the latter sent in the long
+``azureml://subscriptions/...`` datastore form because azure-ai-ml refuses any other ``/subscriptions/``
+input than a data asset's id (``BatchEndpointOperations._resolve_input``). A data asset's
+``azureml://locations/<region>/workspaces/<workspace id>/...`` id is refused with the forms to use
+instead: azure-ai-ml 1.35 cannot send it to a batch endpoint (it parses it as ``<name>:<version>``).
+
+Outputs go only to a datastore (any of its three forms): Azure ML writes batch outputs to registered
+datastores, not to URLs.
 """
 
 from __future__ import annotations
@@ -16,7 +25,7 @@ import re
 from dataclasses import asdict, dataclass
 from pathlib import PurePosixPath
 from typing import Any
-from urllib.parse import unquote, urlparse
+from urllib.parse import unquote, urlsplit
 
 from airflow_batchml.exceptions import AzureMLConfigurationError
 
@@ -29,6 +38,15 @@ DATASTORE_URI = re.compile(
     re.I | re.S,
 )
 _DATA_ASSET = re.compile(r"azureml:[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+|@latest)")
+_ARM_WORKSPACE = (
+    r"/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<group>[^/]+)"
+    r"/providers/Microsoft\.MachineLearningServices/workspaces/(?P<workspace>[^/]+)/"
+)
+#: A data asset version by ARM id; use with ``fullmatch``.
+DATA_ASSET_ID = re.compile(rf"{_ARM_WORKSPACE}data/[^/]+/versions/[^/]+", re.I)
+_LOCATION_DATA_ASSET_ID = re.compile(r"azureml://locations/[^/]+/workspaces/[^/]+/data/[^/]+/versions/[^/]+", re.I)
+#: A datastore path by ARM id; use with ``fullmatch``.
+ARM_DATASTORE_PATH = re.compile(rf"{_ARM_WORKSPACE}datastores/(?P<store>[^/]+)/paths/(?P<path>.*)", re.I | re.S)
 
 
 @dataclass(frozen=True)
@@ -56,18 +74,38 @@ class BatchInput:
         if kind not in INPUT_TYPES:
             raise AzureMLConfigurationError(f"{field}.type", f"{kind!r} is not one of {', '.join(INPUT_TYPES)}")
         _check_form(uri, field)
-        return cls(uri=uri, type=kind)
+        return cls(uri=datastore_uri(uri), type=kind)
 
     @property
     def is_local(self) -> bool:
         return _form(self.uri) == "local"
 
 
+def datastore_uri(uri: str) -> str:
+    """A datastore path's ARM id in the long ``azureml://subscriptions/...`` form; any other URI as it is."""
+    match = ARM_DATASTORE_PATH.fullmatch(uri)
+    if not match:
+        return uri
+    return (
+        f"azureml://subscriptions/{match['sub']}/resourcegroups/{match['group']}/workspaces/{match['workspace']}"
+        f"/datastores/{match['store']}/paths/{match['path']}"
+    )
+
+
 def _form(uri: str) -> str:
+    if DATA_ASSET_ID.fullmatch(uri):
+        return "data_asset_id"
+    if ARM_DATASTORE_PATH.fullmatch(uri):
+        return "arm_datastore"
+    if _LOCATION_DATA_ASSET_ID.fullmatch(uri):
+        return "location_data_asset_id"
     try:
-        scheme = urlparse(uri).scheme.lower()
-    except ValueError:  # e.g. "http://[broken": an unclosed IPv6 host
-        return "unknown"
+        parts = urlsplit(uri)
+        scheme = parts.scheme.lower()
+        if scheme in ("https", "http"):
+            parts.port  # noqa: B018 - raises ValueError for a port that is not a number in 0-65535
+    except ValueError:  # e.g. "http://[broken" (an unclosed IPv6 host) or "https://host:port/"
+        return "bad_url"
     if uri.lower().startswith("azureml://"):
         return "datastore"
     if uri.lower().startswith("azureml:"):
@@ -87,6 +125,16 @@ def _check_form(uri: str, field: str) -> None:
         raise AzureMLConfigurationError(
             field, f"{uri!r} is not of the form azureml:<name>:<version> or azureml:<name>@latest"
         )
+    if form == "location_data_asset_id":
+        raise AzureMLConfigurationError(
+            field,
+            f"{uri!r}: azure-ai-ml cannot send a data asset's azureml://locations/... id to a batch endpoint; "
+            "give azureml:<name>:<version> or its ARM id (/subscriptions/.../workspaces/<w>/data/<name>/versions/<v>)",
+        )
+    if form == "bad_url":
+        raise AzureMLConfigurationError(
+            field, f"{uri!r} is not a valid URL (an unclosed '[' or a port that is no number)"
+        )
     if form == "unknown":
         raise AzureMLConfigurationError(field, f"{uri!r} is not a datastore path, data asset, https URL or local path")
     if form == "local" and not os.path.exists(uri.removeprefix("file://")):
@@ -97,9 +145,9 @@ def _infer_type(uri: str) -> str:
     """A local path says what it is; a remote one is a file when its last segment has a suffix."""
     if _form(uri) == "local":
         return "uri_file" if os.path.isfile(uri.removeprefix("file://")) else "uri_folder"
-    if _form(uri) == "data_asset" or uri.endswith("/"):
+    if _form(uri) in ("data_asset", "data_asset_id", "bad_url") or uri.endswith("/"):
         return "uri_folder"
-    return "uri_file" if PurePosixPath(urlparse(uri).path).suffix else "uri_folder"
+    return "uri_file" if PurePosixPath(urlsplit(uri).path).suffix else "uri_folder"
 
 
 _INT_FIELDS = {
@@ -167,17 +215,24 @@ def _is_plain_file_name(name: str) -> bool:
 
 
 def check_output_path(path: Any, field: str = "output_path") -> str:
-    """An output goes where Azure ML can write (a datastore path or a blob URL) and stays in its folder."""
-    form = _form(path) if isinstance(path, str) else "unknown"
-    if form not in ("datastore", "url") or (form == "datastore" and not DATASTORE_URI.fullmatch(path)):
+    """Return the output as sent: a datastore path that stays in its folder (an ARM id in its long form).
+
+    Azure ML writes batch outputs only to registered datastores ("Jobs and input data for batch endpoints"),
+    so a URL is refused here rather than by the service.
+    """
+    uri = datastore_uri(path) if isinstance(path, str) else None
+    if uri is None or not DATASTORE_URI.fullmatch(uri):
         raise AzureMLConfigurationError(
-            field, f"{path!r} is not a datastore path (azureml://datastores/<name>/paths/<path>) or an https URL"
+            field,
+            f"{path!r} is not a datastore path (azureml://datastores/<name>/paths/<path>, its "
+            "azureml://subscriptions/... long form or its /subscriptions/... ARM id); "
+            "Azure ML writes batch outputs only to datastores, not to URLs",
         )
-    if ".." in unquote(urlparse(path).path).replace("\\", "/").split("/"):
+    if ".." in unquote(urlsplit(uri).path).replace("\\", "/").split("/"):
         raise AzureMLConfigurationError(field, f"{path!r} holds a '..' segment; an output may not leave its folder")
-    return path
+    return uri
 
 
 def output_type(path: str) -> str:
     """An output path names a file when its last segment has a suffix, else a folder."""
-    return "uri_file" if PurePosixPath(urlparse(path).path).suffix else "uri_folder"
+    return "uri_file" if PurePosixPath(urlsplit(path).path).suffix else "uri_folder"

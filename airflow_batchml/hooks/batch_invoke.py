@@ -139,7 +139,7 @@ class BatchInvokeOperations:
             check_name("job", job_name)
         output_path = output_path or None
         if output_path is not None:
-            check_output_path(output_path)
+            output_path = check_output_path(output_path)  # an ARM id is sent in its long azureml:// form
         if experiment_name is not None:
             check_name("experiment", experiment_name, "experiment_name")
         endpoint = self.get_batch_endpoint(endpoint_name)

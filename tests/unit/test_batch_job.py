@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_batchml.batch_job import BatchInput, BatchJobOverrides, output_type
+from airflow_batchml.batch_job import BatchInput, BatchJobOverrides, check_output_path, output_type
 from airflow_batchml.exceptions import AzureMLConfigurationError
 
 
@@ -89,3 +89,59 @@ def test_bad_overrides_name_the_field(value, field):
 def test_output_type():
     assert output_type("azureml://datastores/d/paths/out/predictions.csv") == "uri_file"
     assert output_type("azureml://datastores/d/paths/out/run1/") == "uri_folder"
+
+
+# -- the ids Azure ML gives data assets and datastore paths ------------------------------------------
+
+WORKSPACE_ID = "/subscriptions/s1/resourceGroups/g1/providers/Microsoft.MachineLearningServices/workspaces/w1"
+LONG_FORM = "azureml://subscriptions/s1/resourcegroups/g1/workspaces/w1/datastores/workspaceblobstore/paths"
+
+
+@pytest.mark.parametrize(
+    ("value", "sent", "kind"),
+    [
+        (f"{WORKSPACE_ID}/data/digits/versions/1", f"{WORKSPACE_ID}/data/digits/versions/1", "uri_folder"),
+        (f"{WORKSPACE_ID}/datastores/workspaceblobstore/paths/in/x/", f"{LONG_FORM}/in/x/", "uri_folder"),
+        (f"{WORKSPACE_ID}/datastores/workspaceblobstore/paths/in/a.csv", f"{LONG_FORM}/in/a.csv", "uri_file"),
+    ],
+)
+def test_arm_ids_of_data_assets_and_datastore_paths_are_inputs(value, sent, kind):
+    """azure-ai-ml takes a data asset's ARM id as it is and a datastore path only in an azureml:// form."""
+    assert BatchInput.parse(value) == BatchInput(uri=sent, type=kind)
+    assert not BatchInput.parse(value).is_local
+
+
+def test_a_location_id_of_a_data_asset_names_the_forms_azure_ai_ml_can_send():
+    """azure-ai-ml 1.35's batch invoke parses azureml://locations/... as <name>:<version> and fails."""
+    value = "azureml://locations/westeurope/workspaces/0f1e2d3c-aaaa/data/digits/versions/2"
+    with pytest.raises(AzureMLConfigurationError, match="give azureml:<name>:<version> or its ARM id") as err:
+        BatchInput.parse(value, "inputs.images")
+    assert err.value.field == "inputs.images"
+
+
+@pytest.mark.parametrize(
+    "value", ["https://account.blob.core.windows.net/out/", "http://account/out/", f"{WORKSPACE_ID}/data/d/versions/1"]
+)
+def test_an_output_must_be_a_datastore_path(value):
+    with pytest.raises(AzureMLConfigurationError, match="only to datastores, not to URLs") as err:
+        check_output_path(value)
+    assert err.value.field == "output_path"
+
+
+@pytest.mark.parametrize(
+    ("value", "sent"),
+    [
+        ("azureml://datastores/workspaceblobstore/paths/out/", "azureml://datastores/workspaceblobstore/paths/out/"),
+        (f"{LONG_FORM}/out/", f"{LONG_FORM}/out/"),
+        (f"{WORKSPACE_ID}/datastores/workspaceblobstore/paths/out/p.csv", f"{LONG_FORM}/out/p.csv"),
+    ],
+)
+def test_an_output_datastore_path_is_sent_in_an_azureml_form(value, sent):
+    assert check_output_path(value) == sent
+
+
+@pytest.mark.parametrize("value", ["http://[broken", "https://[::1/x.csv", "https://host:port/x", "https://h:99999/x"])
+def test_a_malformed_url_input_names_the_field(value):
+    with pytest.raises(AzureMLConfigurationError, match="is not a valid URL") as err:
+        BatchInput.parse({"uri": value}, "inputs.images")
+    assert err.value.field == "inputs.images"

@@ -338,6 +338,32 @@ def test_every_input_form_is_downloaded_and_scored(hook, wasb, stack, emulator, 
     assert scored == ["forms-asset.txt", "forms-datastore.txt", "forms-local.txt", "forms-url.txt"]
 
 
+@pytest.mark.parametrize("form", ["data asset ARM id", "datastore path ARM id"])
+def test_azure_ml_resource_ids_are_scored(hook, wasb, stack, emulator, form):
+    """The ids Azure ML gives a data asset version and a datastore path, as input; an ARM id as output."""
+    from azure.ai.ml.constants import AssetTypes
+    from azure.ai.ml.entities import Data
+
+    slug = form.replace(" ", "-")
+    folder = upload(wasb, stack, f"ids-{slug}", [f"ids-{slug}.txt"])
+    s = hook.settings
+    workspace = (
+        f"/subscriptions/{s.subscription_id}/resourceGroups/{s.resource_group}"
+        f"/providers/Microsoft.MachineLearningServices/workspaces/{s.workspace_name}"
+    )
+    asset = hook.get_client().data.create_or_update(
+        Data(name=f"ids-{slug}", version="1", type=AssetTypes.URI_FOLDER, path=folder)
+    )
+    uri = {
+        "data asset ARM id": asset.id,
+        "datastore path ARM id": f"{workspace}/datastores/workspaceblobstore/paths/inputs/engine/ids-{slug}/",
+    }[form]
+    output = f"{workspace}/datastores/workspaceblobstore/paths/outputs/engine/ids-{slug}/"
+    assert run_job(hook, f"engine-ids-{slug}", uri, output_path=output)["status"] == "Completed"
+    rows = rows_of(hook, f"{DATASTORE}/outputs/engine/ids-{slug}/deployment.csv")
+    assert [row[0] for row in rows] == [f"ids-{slug}.txt"]
+
+
 def test_environment_is_recorded_not_built(hook, wasb, stack, emulator):
     folder = upload(wasb, stack, "environment", ["environment.txt"])
     job = run_job(hook, "engine-environment", folder)

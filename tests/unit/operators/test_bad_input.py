@@ -55,6 +55,11 @@ def invoke(**kwargs):
         (invoke(inputs="azureml://datastores/d/paths/x/", endpoint_name="1-bad"), "endpoint_name"),
         (invoke(inputs="azureml://datastores/d/paths/x/", deployment_name="bad_name"), "deployment_name"),
         (invoke(inputs="azureml://datastores/d/paths/x/", job_name="../x"), "job_name"),
+        (
+            invoke(inputs="azureml://datastores/d/paths/x/", output_path="https://a.blob.core.windows.net/o/"),
+            "output_path",
+        ),
+        (invoke(inputs={"images": "https://[broken/x.png"}), "inputs.images"),
         (AzureMLCreateComputeOperator(task_id="c", compute_name="x"), "compute_name"),
         (
             AzureMLCreateComputeOperator(task_id="c", compute_name="cpu", min_instances=3, max_instances=1),
