@@ -67,7 +67,11 @@ def pipeline_run_body(
     data_path_assignments: Mapping[str, Any] | None,
 ) -> dict[str, Any]:
     """Validate the arguments and build the REST body; every error names the argument."""
-    if urlparse(str(rest_endpoint)).scheme != "https":
+    try:
+        scheme = urlparse(str(rest_endpoint)).scheme
+    except ValueError:  # e.g. an unclosed "[" (IPv6 host)
+        scheme = None
+    if scheme != "https":
         raise AzureMLConfigurationError("rest_endpoint", f"{rest_endpoint!r} is not an https URL")
     check_name("experiment", experiment_name, "experiment_name")
     parameters = dict(parameter_assignments or {})

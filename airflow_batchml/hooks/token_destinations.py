@@ -26,7 +26,10 @@ def check_token_destination(
     url: str, field: str, settings: AzureMLConnectionSettings, workspace_region: Callable[[], str]
 ) -> None:
     """Raise AzureMLConfigurationError naming ``field`` unless ``url`` may receive the connection's token."""
-    parts = urlsplit(str(url))
+    try:
+        parts = urlsplit(str(url))
+    except ValueError:  # e.g. an unclosed "[" (IPv6 host)
+        raise AzureMLConfigurationError(field, f"{str(url)[:80]!r} is not a valid URL") from None
     host = (parts.hostname or "").rstrip(".")
     if parts.scheme != "https" or parts.username is not None or not host:
         raise AzureMLConfigurationError(field, f"{_host_of(parts)!r} is not an https URL without user info")

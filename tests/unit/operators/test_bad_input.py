@@ -60,6 +60,16 @@ def invoke(**kwargs):
             "output_path",
         ),
         (invoke(inputs={"images": "https://[broken/x.png"}), "inputs.images"),
+        (
+            AzureMLRunPublishedPipelineOperator(task_id="p", rest_endpoint="https://[broken", experiment_name="e"),
+            "rest_endpoint",
+        ),
+        (
+            AzureMLRunPublishedPipelineOperator(
+                task_id="p", rest_endpoint="https://host:port/pipelines/v1.0/p", experiment_name="e"
+            ),
+            "rest_endpoint",
+        ),
         (AzureMLCreateComputeOperator(task_id="c", compute_name="x"), "compute_name"),
         (
             AzureMLCreateComputeOperator(task_id="c", compute_name="cpu", min_instances=3, max_instances=1),
