@@ -52,7 +52,8 @@ def test_changed_blobs_start_one_run_each_and_unchanged_blobs_none(watched_dag, 
     first_job = finished_job(api, stack, first)
 
     assert first_job["request"]["inputData"]["input_data"]["uri"].endswith(f"/paths/{BLOB}")
-    assert first_job["name"].startswith("digits-on-blob-change")  # the change job name (container, blob, etag)
+    # Azure ML names the job; the change job name (container, blob, etag) is what was requested.
+    assert first_job["request"]["name"].startswith("digits-on-blob-change")
     assert "e2e-watched.png" in api.xcom(DAG_ID, first["dag_run_id"], "collect_predictions")
     time.sleep(max(0.0, unchanged_since + POLL_INTERVAL + 5 - time.monotonic()))  # at least one full poll
     assert len(api.runs(DAG_ID)) == 1
@@ -65,7 +66,7 @@ def test_changed_blobs_start_one_run_each_and_unchanged_blobs_none(watched_dag, 
         second_job["request"]["inputData"]["input_data"]["uri"]
         == first_job["request"]["inputData"]["input_data"]["uri"]
     )
-    assert second_job["name"] != first_job["name"]  # a new blob version, a new job
+    assert second_job["request"]["name"] != first_job["request"]["name"]  # a new blob version, a new job
     assert len(api.runs(DAG_ID)) == 2  # the second run took at least one more poll: no repeat
 
 
@@ -74,8 +75,10 @@ def finished_job(api, stack, run: dict) -> dict:
     finished = api.wait_run(DAG_ID, run["dag_run_id"], timeout=RUN_TIMEOUT)
     assert finished["state"] == "success", api.failure_report(DAG_ID, run["dag_run_id"])
     job_name = api.xcom(DAG_ID, run["dag_run_id"], "score_image", map_index=0)["job_name"]
-    (job,) = [job for job in stack.jobs("digits-batch") if job["name"] == job_name]
+    jobs = stack.jobs("digits-batch")
+    (job,) = [job for job in jobs if job["name"] == job_name]
     assert job["status"] == "Completed"
+    assert [other for other in jobs if other["request"].get("name") == job["request"]["name"]] == [job]  # once
     return job
 
 
