@@ -43,6 +43,10 @@ CONNECTION_FIELDS: dict[str, dict[str, Any]] = {
         "Custom resource manager URL", "Resource manager of a custom cloud or of the local emulator."
     ),
     "ca_bundle": _text("CA bundle path", "Certificates to trust for the custom resource manager."),
+    "storage_endpoint": _text(
+        "Storage endpoint suffix",
+        "Storage host suffix of the custom cloud (https://{account}.blob.{suffix}); core.windows.net by default.",
+    ),
     "wasb_conn_id": _text(
         "WASB connection for uploads",
         "Upload local model, code and input folders through this WASB connection to the workspace's "

@@ -38,6 +38,13 @@ def parse_args(argv: list[str] | None = None) -> ServerConfig:
         "--public-host", default=None, help="host name clients use (URLs, certificate); default: the bind address"
     )
     parser.add_argument(
+        "--storage-proxy-port",
+        type=int,
+        default=0,
+        help="port of the storage proxy that gives plain-HTTP storage (Azurite) production host names for "
+        "azure-ai-ml's own uploads (default: a free port; the address is written to storage_env.json)",
+    )
+    parser.add_argument(
         "--lro-seconds",
         type=float,
         default=float(os.environ.get(LRO_VARIABLE, "1")),
@@ -61,6 +68,7 @@ def parse_args(argv: list[str] | None = None) -> ServerConfig:
         wasb_conn_id=args.wasb_conn_id,
         public_host=args.public_host,
         lro_seconds=args.lro_seconds,
+        storage_proxy_port=args.storage_proxy_port,
         honour_job_names=args.honour_job_names,
     )
 

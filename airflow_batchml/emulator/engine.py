@@ -81,6 +81,8 @@ class BatchEngine:
     :param datastores: datastore name -> container name.
     :param work_root: folder for job-local copies (one owner-only sub-folder per running job, removed at the end).
     :param max_workers: cap on worker processes per job (default: the machine's cores).
+    :param storage_client_endpoint: the blob endpoint clients see (the storage proxy's host), if not the
+        connection string's; blob URLs under either name resolve to the account.
     """
 
     def __init__(
@@ -90,9 +92,10 @@ class BatchEngine:
         datastores: dict[str, str],
         work_root: Path,
         max_workers: int | None = None,
+        storage_client_endpoint: str | None = None,
     ) -> None:
         self._reporter = reporter
-        self._storage = JobStorage(storage_connection_string, datastores)
+        self._storage = JobStorage(storage_connection_string, datastores, storage_client_endpoint)
         self._work_root = Path(work_root)
         self._work_root.mkdir(mode=0o700, parents=True, exist_ok=True)
         self._work_root.chmod(0o700)  # jobs' copies of code, model and inputs are the workspace's data

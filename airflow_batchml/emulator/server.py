@@ -4,6 +4,10 @@ uvicorn runs in a thread so that this module owns the signals: uvicorn re-raises
 after its graceful shutdown, which would end the process with -15 instead of 0, and the engine must be
 stopped after the listener. ``connection.json`` is written only once the socket accepts connections, so
 a caller waiting for that file can connect at once.
+
+When the blob storage is plain HTTP (Azurite), a storage proxy (storage_proxy.py) also listens, so that
+azure-ai-ml's own uploads and downloads reach it under production host names; ``storage_env.json`` holds
+the environment a client process needs to use it.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import uvicorn
 
@@ -26,6 +31,7 @@ from airflow_batchml.emulator.handlers.common import EmulatorContext, StorageAcc
 from airflow_batchml.emulator.handlers.job_specs import recover_jobs
 from airflow_batchml.emulator.stack import azurite_connection_string
 from airflow_batchml.emulator.state import EngineReporter, StateStore
+from airflow_batchml.emulator.storage_proxy import STORAGE_SUFFIX, StorageProxy
 from airflow_batchml.emulator.tls import ensure_certificate
 
 log = logging.getLogger(__name__)
@@ -52,6 +58,7 @@ class ServerConfig:
     public_host: str | None = None
     honour_job_names: bool = False
     lro_seconds: float = 1.0
+    storage_proxy_port: int = 0  # 0: a free port
 
 
 def run(config: ServerConfig) -> int:
@@ -61,9 +68,10 @@ def run(config: ServerConfig) -> int:
     state_dir = config.state_dir.resolve()
     state_dir.mkdir(parents=True, exist_ok=True)
     public_host = config.public_host or _url_host(config.host)
-    cert, key = ensure_certificate(state_dir / "tls", public_host)
+    cert, key = ensure_certificate(state_dir / "tls", public_host, (f"*.blob.{STORAGE_SUFFIX}",))
     storage = StorageAccount.from_connection_string(config.storage_connection_string)
     _wait_for_storage(storage)
+    proxy = _start_storage_proxy(config, storage, cert, key)
     store = StateStore(state_dir / "state.sqlite")
     reporter = EngineReporter(store)
     engine = BatchEngine(
@@ -71,6 +79,7 @@ def run(config: ServerConfig) -> int:
         storage_connection_string=storage.connection_string,
         datastores=DATASTORES,
         work_root=state_dir / "jobs",
+        storage_client_endpoint=storage.client_endpoint,
     )
     ctx = EmulatorContext(
         store=store,
@@ -96,14 +105,36 @@ def run(config: ServerConfig) -> int:
         )
     )
     try:
-        return _serve(server, ctx, state_dir, cert, config.wasb_conn_id)
+        return _serve(server, ctx, state_dir, cert, config.wasb_conn_id, proxy)
     finally:
+        if proxy is not None:
+            proxy.stop()
         reporter.detach()
         engine.shutdown()
         store.close()
 
 
-def _serve(server: uvicorn.Server, ctx: EmulatorContext, state_dir: Path, cert: Path, wasb_conn_id: str) -> int:
+def _start_storage_proxy(config: ServerConfig, storage: StorageAccount, cert: Path, key: Path) -> StorageProxy | None:
+    """Front plain-HTTP storage (Azurite) with the storage proxy; HTTPS storage (Azure) is reached directly."""
+    endpoint = urlsplit(storage.blob_endpoint)
+    if endpoint.scheme != "http" or not endpoint.hostname:
+        return None
+    public_host = config.public_host or _url_host(config.host)
+    upstream = (endpoint.hostname, endpoint.port or 80)
+    proxy = StorageProxy(upstream, cert, key, host=config.host, port=config.storage_proxy_port, public_host=public_host)
+    proxy.start()
+    storage.client_suffix = STORAGE_SUFFIX
+    return proxy
+
+
+def _serve(
+    server: uvicorn.Server,
+    ctx: EmulatorContext,
+    state_dir: Path,
+    cert: Path,
+    wasb_conn_id: str,
+    proxy: StorageProxy | None,
+) -> int:
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
@@ -115,7 +146,7 @@ def _serve(server: uvicorn.Server, ctx: EmulatorContext, state_dir: Path, cert: 
             log.error("The emulator could not start listening on %s", ctx.base_url)
             return 1
         time.sleep(0.05)
-    write_connection_files(ctx, state_dir, cert, wasb_conn_id)
+    write_connection_files(ctx, state_dir, cert, wasb_conn_id, proxy)
     log.info("Azure ML emulator listening on %s (state in %s)", ctx.base_url, state_dir)
     while not stop.is_set() and thread.is_alive():
         stop.wait(0.5)
@@ -125,8 +156,11 @@ def _serve(server: uvicorn.Server, ctx: EmulatorContext, state_dir: Path, cert: 
     return 0
 
 
-def write_connection_files(ctx: EmulatorContext, state_dir: Path, cert: Path, wasb_conn_id: str) -> None:
-    """``connection.json`` (azure_ml) and ``wasb_connection.json``, the JSON form AIRFLOW_CONN_* takes."""
+def write_connection_files(
+    ctx: EmulatorContext, state_dir: Path, cert: Path, wasb_conn_id: str, proxy: StorageProxy | None = None
+) -> None:
+    """``connection.json`` (azure_ml) and ``wasb_connection.json``, the JSON form AIRFLOW_CONN_* takes, and
+    with a storage proxy ``storage_env.json``: the variables that send azure-ai-ml's storage calls to it."""
     azure_ml = {
         "conn_type": "azure_ml",
         "extra": {
@@ -139,7 +173,17 @@ def write_connection_files(ctx: EmulatorContext, state_dir: Path, cert: Path, wa
             "wasb_conn_id": wasb_conn_id,
         },
     }
+    if ctx.storage.client_suffix:
+        azure_ml["extra"]["storage_endpoint"] = ctx.storage.client_suffix
     wasb = {"conn_type": "wasb", "extra": {"connection_string": ctx.storage.connection_string}}
+    storage_env = state_dir / "storage_env.json"
+    if proxy is None:
+        storage_env.unlink(missing_ok=True)
+    else:
+        # azure-ai-ml does not hand its connection_verify to the storage clients; requests reads the bundle.
+        no_proxy = ",".join(dict.fromkeys(["127.0.0.1", "localhost", urlsplit(ctx.base_url).hostname]))
+        env = {"HTTPS_PROXY": proxy.url, "NO_PROXY": no_proxy, "REQUESTS_CA_BUNDLE": str(cert.resolve())}
+        _write_private_json(storage_env, env)
     _write_private_json(state_dir / "wasb_connection.json", wasb)
     _write_private_json(state_dir / "connection.json", azure_ml)
 

@@ -1,9 +1,9 @@
 """The local stack: Azurite (Microsoft's storage emulator) plus this emulator, as child processes.
 
 Used by ``make demo``, the test fixtures and anyone who wants the embedded default by hand
-(``python -m airflow_batchml.emulator.stack --state-dir DIR`` prints the two connection variables and
-runs until interrupted). Both processes bind 127.0.0.1 on free ports, every wait is bounded, and
-``stop()`` ends them by pid.
+(``python -m airflow_batchml.emulator.stack --state-dir DIR`` prints the two connection variables and the
+storage-proxy variables, and runs until interrupted). Both processes bind 127.0.0.1 on free ports, every
+wait is bounded, and ``stop()`` ends them by pid.
 """
 
 from __future__ import annotations
@@ -144,6 +144,7 @@ class EmulatorProcess:
         self.url = f"https://127.0.0.1:{self.port}"
         self.connection_json = state_dir / "connection.json"
         self.wasb_connection_json = state_dir / "wasb_connection.json"
+        self.storage_env_json = state_dir / "storage_env.json"
         self.proc: subprocess.Popen | None = None
         self.last_exit_code: int | None = None
 
@@ -187,6 +188,11 @@ class EmulatorProcess:
             "AIRFLOW_CONN_WASB_DEFAULT": self.wasb_connection_json.read_text(),
         }
 
+    def storage_env(self) -> dict[str, str]:
+        """``HTTPS_PROXY``, ``NO_PROXY`` and ``REQUESTS_CA_BUNDLE``: what lets azure-ai-ml upload to and download
+        from the local storage itself (a connection without ``wasb_conn_id``); empty without a storage proxy."""
+        return json.loads(self.storage_env_json.read_text()) if self.storage_env_json.exists() else {}
+
 
 class LocalStack:
     """Azurite and the emulator together; a context manager that always stops both."""
@@ -220,6 +226,9 @@ def main() -> int:
     args = parser.parse_args()
     with LocalStack(args.state_dir) as stack:
         for key, value in stack.emulator.airflow_env().items():
+            print(f"export {key}='{value}'")
+        print("# azure-ai-ml's own storage calls (a connection without wasb_conn_id) need these too:")
+        for key, value in stack.emulator.storage_env().items():
             print(f"export {key}='{value}'")
         sys.stdout.flush()
         signals = {signal.SIGINT, signal.SIGTERM}

@@ -96,11 +96,14 @@ class JobStorage:
 
     :param connection_string: the storage account's connection string (Azurite's or Azure's).
     :param datastores: datastore name -> container name.
+    :param client_endpoint: the account's blob endpoint as clients name it, when that differs from the
+        connection string's (``https://{account}.blob.{suffix}`` through the storage proxy).
     """
 
-    def __init__(self, connection_string: str, datastores: dict[str, str]) -> None:
+    def __init__(self, connection_string: str, datastores: dict[str, str], client_endpoint: str | None = None) -> None:
         self._connection_string = connection_string
         self._datastores = datastores
+        self._client_endpoint = client_endpoint
         self._client: BlobServiceClient | None = None
 
     @property
@@ -138,12 +141,13 @@ class JobStorage:
     def _resolve_url(self, uri: str) -> BlobLocation:
         """A blob URL of the configured account: ``<account endpoint>/<container>/<path>``."""
         endpoint = self.client.url.rstrip("/")
-        target, base = urlsplit(uri), urlsplit(endpoint)
-        prefix = base.path.rstrip("/") + "/"
-        if not _same_host(target, base) or not target.path.startswith(prefix):
-            raise JobError(ErrorCode.INVALID_SPEC, f"{uri} is not in the configured storage account ({endpoint})")
-        container, _, path = unquote(target.path[len(prefix) :]).partition("/")
-        return BlobLocation(container, path)
+        target = urlsplit(uri)
+        for base in (urlsplit(name) for name in (endpoint, self._client_endpoint) if name):
+            prefix = base.path.rstrip("/") + "/"
+            if _same_host(target, base) and target.path.startswith(prefix):
+                container, _, path = unquote(target.path[len(prefix) :]).partition("/")
+                return BlobLocation(container, path)
+        raise JobError(ErrorCode.INVALID_SPEC, f"{uri} is not in the configured storage account ({endpoint})")
 
     def fetch(self, location: Location, dest: Path, kind: str) -> Path:
         """Make ``location`` available locally; return the local file or folder.

@@ -20,14 +20,21 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 _VALID_DAYS = 825
 
 
-def ensure_certificate(tls_dir: Path, public_host: str = "127.0.0.1") -> tuple[Path, Path]:
-    """Return ``(cert.pem, key.pem)`` in ``tls_dir``, creating them when missing or not valid for the host."""
+def ensure_certificate(
+    tls_dir: Path, public_host: str = "127.0.0.1", extra_names: tuple[str, ...] = ()
+) -> tuple[Path, Path]:
+    """Return ``(cert.pem, key.pem)`` in ``tls_dir``, creating them when missing or not valid for the host.
+
+    :param extra_names: further DNS names (wildcards allowed) the certificate must cover, such as the
+        storage proxy's ``*.blob.<suffix>``.
+    """
     cert_path, key_path = tls_dir / "cert.pem", tls_dir / "key.pem"
-    if cert_path.exists() and key_path.exists() and _names(cert_path) >= _wanted_names(public_host):
+    wanted = _wanted_names(public_host) | set(extra_names)
+    if cert_path.exists() and key_path.exists() and _names(cert_path) >= wanted:
         return cert_path, key_path
     tls_dir.mkdir(parents=True, exist_ok=True)
     key = ec.generate_private_key(ec.SECP256R1())
-    cert = _self_signed(key, public_host)
+    cert = _self_signed(key, public_host, extra_names)
     key_bytes = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
@@ -49,18 +56,20 @@ def _names(cert_path: Path) -> set[str]:
     return {str(n) for n in names.get_values_for_type(x509.IPAddress)} | set(names.get_values_for_type(x509.DNSName))
 
 
-def _alternative_names(public_host: str) -> list[x509.GeneralName]:
+def _alternative_names(public_host: str, extra_names: tuple[str, ...]) -> list[x509.GeneralName]:
     names: list[x509.GeneralName] = [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
     if public_host not in ("127.0.0.1", "localhost"):
         try:
             names.append(x509.IPAddress(ipaddress.ip_address(public_host)))
         except ValueError:
             names.append(x509.DNSName(public_host))
+    names += [x509.DNSName(name) for name in extra_names]
     return names
 
 
-def _self_signed(key: ec.EllipticCurvePrivateKey, public_host: str) -> x509.Certificate:
-    """A CA-flagged self-signed cert for 127.0.0.1, localhost and the public host (strict OpenSSL accepts it)."""
+def _self_signed(key: ec.EllipticCurvePrivateKey, public_host: str, extra_names: tuple[str, ...]) -> x509.Certificate:
+    """A CA-flagged self-signed cert for 127.0.0.1, localhost, the public host and ``extra_names`` (strict
+    OpenSSL accepts it)."""
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "airflow-batchml emulator")])
     now = datetime.datetime.now(datetime.UTC)
     public_key = key.public_key()
@@ -73,7 +82,7 @@ def _self_signed(key: ec.EllipticCurvePrivateKey, public_host: str) -> x509.Cert
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(days=_VALID_DAYS))
         .add_extension(
-            x509.SubjectAlternativeName(_alternative_names(public_host)),
+            x509.SubjectAlternativeName(_alternative_names(public_host, extra_names)),
             critical=False,
         )
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)

@@ -83,8 +83,9 @@ class AzureMLHook(ScheduleOperations, PublishedPipelineOperations, BatchInvokeOp
         settings = self.settings
         kwargs: dict[str, Any] = {"polling_interval": self.polling_interval, "cloud": settings.cloud}
         if settings.resource_manager_url:
-            kwargs["cloud"] = custom_cloud_name(settings.resource_manager_url)
-            kwargs["cloud_metadata"] = custom_cloud_metadata(settings.resource_manager_url, CLOUDS[settings.cloud])
+            url, storage = settings.resource_manager_url, settings.storage_endpoint
+            kwargs["cloud"] = custom_cloud_name(url, storage)
+            kwargs["cloud_metadata"] = custom_cloud_metadata(url, CLOUDS[settings.cloud], storage)
         if settings.ca_bundle:
             kwargs["connection_verify"] = settings.ca_bundle
         client = MLClient(

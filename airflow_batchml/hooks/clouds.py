@@ -67,17 +67,21 @@ def forget_inherited_custom_cloud() -> None:
         del os.environ[SDK_CLOUD_VARIABLE]
 
 
-def custom_cloud_name(resource_manager_url: str) -> str:
-    """A cloud name unique to one resource-manager URL (the SDK registers each name only once)."""
-    digest = hashlib.sha256(resource_manager_url.encode()).hexdigest()[:12]
+def custom_cloud_name(resource_manager_url: str, storage_endpoint: str | None = None) -> str:
+    """A cloud name unique to one resource-manager URL and storage suffix (the SDK registers each name once)."""
+    described = resource_manager_url if storage_endpoint is None else f"{resource_manager_url} {storage_endpoint}"
+    digest = hashlib.sha256(described.encode()).hexdigest()[:12]
     return f"{CUSTOM_CLOUD_PREFIX}{digest}"
 
 
-def custom_cloud_metadata(resource_manager_url: str, base: Cloud) -> dict[str, str]:
+def custom_cloud_metadata(
+    resource_manager_url: str, base: Cloud, storage_endpoint: str | None = None
+) -> dict[str, str]:
     """The six keys azure-ai-ml needs to describe a cloud whose resource manager is ``resource_manager_url``.
 
     Scoring and data-plane calls ask for tokens scoped to ``aml_resource_id``; a custom resource manager
-    also serves those, so both point at it.
+    also serves those, so both point at it. ``storage_endpoint`` is the suffix of the storage hosts the SDK
+    uploads to and downloads from (``https://{account}.blob.{suffix}``); Azure's public one by default.
     """
     url = resource_manager_url if resource_manager_url.endswith("/") else resource_manager_url + "/"
     return {
@@ -85,6 +89,6 @@ def custom_cloud_metadata(resource_manager_url: str, base: Cloud) -> dict[str, s
         "resource_manager": url,
         "active_directory": f"https://{base.authority_host}/",
         "aml_resource_id": url,
-        "storage_endpoint": "core.windows.net",
+        "storage_endpoint": storage_endpoint or "core.windows.net",
         "registry_discovery_endpoint": url,
     }

@@ -8,6 +8,7 @@ of ``repr`` so a logged settings object leaks nothing.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
@@ -23,6 +24,8 @@ _REQUIRED = ("subscription_id", "resource_group", "workspace_name")
 _PREFIX = f"extra__{CONN_TYPE}__"
 # Spellings the Microsoft Azure provider's connections use, accepted so a copied extra works.
 _ALIASES = {"tenantId": "tenant_id", "subscriptionId": "subscription_id"}
+# Storage hosts are ``https://{account}.blob.{suffix}``: the suffix is dot-separated DNS labels.
+_STORAGE_SUFFIX = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,7 @@ class AzureMLConnectionSettings:
     token: str | None = field(default=None, repr=False)
     resource_manager_url: str | None = None
     ca_bundle: str | None = None
+    storage_endpoint: str | None = None
     wasb_conn_id: str | None = None
 
     @classmethod
@@ -71,6 +75,7 @@ class AzureMLConnectionSettings:
             raise AzureMLConfigurationError("connection.cloud", f"{self.cloud!r} is not one of {', '.join(CLOUDS)}")
         if self.resource_manager_url and urlparse(self.resource_manager_url).scheme != "https":
             raise AzureMLConfigurationError("connection.resource_manager_url", "must be an https:// URL")
+        self._validate_storage_endpoint()
         if self.ca_bundle and not os.path.isfile(self.ca_bundle):
             raise AzureMLConfigurationError("connection.ca_bundle", f"file {self.ca_bundle!r} does not exist")
         if (self.client_secret or self.client_certificate_path) and not (self.client_id and self.tenant_id):
@@ -81,6 +86,21 @@ class AzureMLConnectionSettings:
         if self.client_certificate_path and not os.path.isfile(self.client_certificate_path):
             raise AzureMLConfigurationError(
                 "connection.client_certificate_path", f"file {self.client_certificate_path!r} does not exist"
+            )
+
+    def _validate_storage_endpoint(self) -> None:
+        """A storage host suffix (``core.windows.net``, say), and only for a custom resource manager: the
+        named clouds bring their own."""
+        if not self.storage_endpoint:
+            return
+        if not self.resource_manager_url:
+            raise AzureMLConfigurationError(
+                "connection.storage_endpoint", "applies to a custom resource_manager_url only; set that too"
+            )
+        if not _STORAGE_SUFFIX.fullmatch(self.storage_endpoint):
+            raise AzureMLConfigurationError(
+                "connection.storage_endpoint",
+                f"{self.storage_endpoint!r} is not a host suffix such as core.windows.net (no scheme, path or port)",
             )
 
 

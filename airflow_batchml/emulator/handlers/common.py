@@ -27,12 +27,17 @@ JsonBody = Annotated[Any, Body()]
 
 @dataclass
 class StorageAccount:
-    """The blob storage behind the datastores, from an Azure Storage connection string."""
+    """The blob storage behind the datastores, from an Azure Storage connection string.
+
+    ``client_suffix`` is set when clients reach the storage through the storage proxy: they then see it as
+    ``https://{account}.blob.{client_suffix}``, the host form azure-ai-ml builds from the cloud's suffix.
+    """
 
     connection_string: str
     account_name: str
     account_key: str
     blob_endpoint: str
+    client_suffix: str | None = None
 
     @classmethod
     def from_connection_string(cls, connection_string: str) -> StorageAccount:
@@ -47,12 +52,20 @@ class StorageAccount:
         return cls(connection_string, account, key, endpoint.rstrip("/"))
 
     @property
+    def client_endpoint(self) -> str:
+        """The blob endpoint as clients name it (the connection string's, unless proxied)."""
+        if self.client_suffix:
+            return f"https://{self.account_name}.blob.{self.client_suffix}"
+        return self.blob_endpoint
+
+    @property
     def endpoint_host(self) -> str:
-        return urlsplit(self.blob_endpoint).netloc
+        """The datastore's ``endpoint``: Azure's is the suffix (``core.windows.net``), as is the proxied one."""
+        return self.client_suffix or urlsplit(self.blob_endpoint).netloc
 
     @property
     def protocol(self) -> str:
-        return urlsplit(self.blob_endpoint).scheme
+        return urlsplit(self.client_endpoint).scheme
 
     def ensure_container(self, container: str) -> None:
         """Create a container if it is missing (the SDK never creates one and hangs if it is absent)."""
@@ -77,7 +90,7 @@ class StorageAccount:
             permission=ContainerSasPermissions(read=True, write=True, create=True, add=True, list=True),
             expiry=datetime.now(UTC) + timedelta(hours=hours),
         )
-        return f"{self.blob_endpoint}/{container}?{sas}"
+        return f"{self.client_endpoint}/{container}?{sas}"
 
 
 @dataclass

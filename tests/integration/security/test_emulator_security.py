@@ -10,6 +10,7 @@ from __future__ import annotations
 import http.client
 import ssl
 import stat
+from urllib.parse import urlsplit
 
 import psutil
 import pytest
@@ -85,7 +86,8 @@ def test_binds_loopback_only(emulator, azurite):
         for conn in psutil.Process(emulator.proc.pid).net_connections(kind="inet")
         if conn.status == psutil.CONN_LISTEN
     ]
-    assert listening == [("127.0.0.1", emulator.port)]
+    proxy_port = urlsplit(emulator.storage_env()["HTTPS_PROXY"]).port  # the storage proxy, loopback as well
+    assert sorted(listening) == sorted([("127.0.0.1", emulator.port), ("127.0.0.1", proxy_port)])
     assert parse_args(["--state-dir", "s", "--port", "1"]).host == "127.0.0.1"
     assert parse_args(["--state-dir", "s", "--port", "1", "--host", "0.0.0.0"]).host == "0.0.0.0"  # when told
 

@@ -85,3 +85,30 @@ def test_bad_connection_fails_before_any_network_call(azure_ml_conn):
     hook = AzureMLHook(azure_ml_conn_id=conn_id)
     with pytest.raises(AzureMLConfigurationError, match="workspace_name"):
         hook.get_client()
+
+
+def test_storage_endpoint_goes_into_the_custom_clouds_metadata(azure_ml_conn):
+    from airflow_batchml.hooks.clouds import CLOUDS, custom_cloud_metadata, custom_cloud_name
+
+    url = "https://127.0.0.1:8443/"
+    settings = settings_of(azure_ml_conn(resource_manager_url=url, storage_endpoint="core.azureml.test"))
+    assert settings.storage_endpoint == "core.azureml.test"
+    metadata = custom_cloud_metadata(url, CLOUDS["AzureCloud"], settings.storage_endpoint)
+    assert metadata["storage_endpoint"] == "core.azureml.test"
+    assert custom_cloud_metadata(url, CLOUDS["AzureCloud"])["storage_endpoint"] == "core.windows.net"
+    # the SDK registers a cloud name once: another storage suffix needs another name
+    assert custom_cloud_name(url, "core.azureml.test") != custom_cloud_name(url) == custom_cloud_name(url, None)
+
+
+@pytest.mark.parametrize(
+    ("extras", "message"),
+    [
+        ({"storage_endpoint": "core.azureml.test"}, "custom resource_manager_url only"),
+        ({"resource_manager_url": "https://127.0.0.1:8443/", "storage_endpoint": "https://core.x.test"}, "host suffix"),
+        ({"resource_manager_url": "https://127.0.0.1:8443/", "storage_endpoint": "core.x.test:443"}, "host suffix"),
+    ],
+)
+def test_storage_endpoint_is_a_suffix_of_a_custom_cloud(azure_ml_conn, extras, message):
+    with pytest.raises(AzureMLConfigurationError, match=message) as err:
+        settings_of(azure_ml_conn(**extras))
+    assert err.value.field == "connection.storage_endpoint"
