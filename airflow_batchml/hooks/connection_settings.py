@@ -73,8 +73,8 @@ class AzureMLConnectionSettings:
                 raise AzureMLConfigurationError(f"connection.{name}", "is required (set it in the connection's extras)")
         if self.cloud not in CLOUDS:
             raise AzureMLConfigurationError("connection.cloud", f"{self.cloud!r} is not one of {', '.join(CLOUDS)}")
-        if self.resource_manager_url and urlparse(self.resource_manager_url).scheme != "https":
-            raise AzureMLConfigurationError("connection.resource_manager_url", "must be an https:// URL")
+        if self.resource_manager_url:
+            _check_https_url(self.resource_manager_url, "connection.resource_manager_url")
         self._validate_storage_endpoint()
         if self.ca_bundle and not os.path.isfile(self.ca_bundle):
             raise AzureMLConfigurationError("connection.ca_bundle", f"file {self.ca_bundle!r} does not exist")
@@ -102,6 +102,17 @@ class AzureMLConnectionSettings:
                 "connection.storage_endpoint",
                 f"{self.storage_endpoint!r} is not a host suffix such as core.windows.net (no scheme, path or port)",
             )
+
+
+def _check_https_url(url: str, field: str) -> None:
+    """An https URL with a host and, if any, a numeric port (a bad one would fail later as a raw ValueError)."""
+    try:
+        parts = urlparse(url)
+        parts.port  # noqa: B018  (parsing the port is the check)
+    except ValueError as err:
+        raise AzureMLConfigurationError(field, f"must be an https:// URL ({err})") from err
+    if parts.scheme != "https" or not parts.hostname:
+        raise AzureMLConfigurationError(field, "must be an https:// URL with a host")
 
 
 def _field_names() -> list[str]:

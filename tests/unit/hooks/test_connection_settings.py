@@ -55,8 +55,11 @@ def test_secret_without_tenant_names_tenant_id_and_hides_the_secret(azure_ml_con
     assert SECRET not in str(err.value)
 
 
-def test_custom_resource_manager_must_be_https(azure_ml_conn):
-    conn_id = azure_ml_conn(resource_manager_url="http://127.0.0.1:1/")
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:1/", "https://127.0.0.1:port/", "https://[broken/", "https:///no-host", "emulator"]
+)
+def test_custom_resource_manager_must_be_https(azure_ml_conn, url):
+    conn_id = azure_ml_conn(resource_manager_url=url)
     with pytest.raises(AzureMLConfigurationError, match="resource_manager_url: must be an https"):
         settings_of(conn_id)
 
