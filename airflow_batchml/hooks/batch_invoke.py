@@ -146,6 +146,8 @@ class BatchInvokeOperations:
         # azure-ai-ml posts the job, with a token, to the scoring URI the service returns.
         self.check_token_destination(endpoint["scoring_uri"], f"scoring_uri of endpoint {endpoint_name}")
         deployment_name = self._resolve_deployment(endpoint, deployment_name)
+        if len(parsed) > 1:
+            self._check_takes_several_inputs(endpoint_name, deployment_name, list(parsed))
         submit = {"inputs": parsed, "settings": settings, "experiment_name": experiment_name}
         retry = 0
         while True:
@@ -167,6 +169,18 @@ class BatchInvokeOperations:
                 pause_before_resubmit(retry)
                 continue
             return {**job, "deployment_name": deployment_name, "attached": False, "output_uri": output}
+
+    def _check_takes_several_inputs(self, endpoint_name: str, deployment_name: str, names: list[str]) -> None:
+        """A model deployment scores exactly one input (Azure's batch input rules); only pipeline component
+        deployments take several, so the deployment is read when more than one is given."""
+        with remote_errors(f"Reading deployment {deployment_name} of {endpoint_name}"):
+            deployment = self.get_client().batch_deployments.get(deployment_name, endpoint_name)
+        configuration = str((deployment.properties or {}).get("deployment_configuration_type") or "")
+        if configuration.lower() != "pipelinecomponent":
+            raise AzureMLConfigurationError(
+                "inputs",
+                f"{deployment_name} is a model deployment, which takes exactly one input; got {', '.join(names)}",
+            )
 
     def _submit(
         self,

@@ -171,3 +171,11 @@ def test_datastore_reads_decode_the_uri_path_once(hook, wasb, container):
     wasb.load_string("decoded twice", container, "reads/aA b.txt", overwrite=True)
     uri = "azureml://datastores/workspaceblobstore/paths/reads/a%2541%20b.txt"
     assert hook.read_datastore_file(uri) == b"percent"
+
+
+def test_a_model_deployment_takes_exactly_one_input(hook, deployed, emulator):
+    before = len(jobs_on_emulator(emulator))
+    folder = "azureml://datastores/workspaceblobstore/paths/inputs"
+    with pytest.raises(AzureMLConfigurationError, match=r"inputs: digits-logreg is a model deployment, which takes"):
+        hook.invoke_batch_endpoint(ENDPOINT, {"a": f"{folder}/a/", "b": f"{folder}/b/"}, job_name="two-inputs")
+    assert len(jobs_on_emulator(emulator)) == before

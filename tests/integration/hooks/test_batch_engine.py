@@ -319,23 +319,26 @@ def test_uri_file_input_is_one_file(hook, wasb, stack, emulator):
     assert [row[0] for row in rows_of(hook, output + "deployment.csv")] == ["alone.txt"]
 
 
-def test_every_input_form_is_downloaded_and_scored(hook, wasb, stack, emulator, tmp_path):
-    """A datastore folder, a blob URL of the storage account, a data asset and a local folder, in one job."""
+@pytest.mark.parametrize("form", ["datastore", "url", "asset", "local"])
+def test_every_input_form_is_downloaded_and_scored(hook, wasb, stack, emulator, tmp_path, form):
+    """A datastore folder, a blob URL of the storage account, a data asset or a local folder: one job each,
+    since a model deployment takes exactly one input."""
     from azure.ai.ml.constants import AssetTypes
     from azure.ai.ml.entities import Data
 
-    datastore = upload(wasb, stack, "forms-datastore", ["forms-datastore.txt"])
-    upload(wasb, stack, "forms-url", ["forms-url.txt"])
-    url = f"{wasb.get_conn().url.rstrip('/')}/{stack['container']}/inputs/engine/forms-url/"
-    asset_folder = upload(wasb, stack, "forms-asset", ["forms-asset.txt"])
-    asset = Data(name="engine-forms", version="1", type=AssetTypes.URI_FOLDER, path=asset_folder)
-    hook.get_client().data.create_or_update(asset)
-    (tmp_path / "forms-local.txt").write_text("local\n")
-    inputs = {"datastore": datastore, "url": url, "asset": "azureml:engine-forms:1", "local": str(tmp_path)}
-    output = f"{DATASTORE}/outputs/engine/forms/"
-    assert run_job(hook, "engine-forms", inputs, output_path=output)["status"] == "Completed"
-    scored = sorted(row[0] for row in rows_of(hook, output + "deployment.csv"))
-    assert scored == ["forms-asset.txt", "forms-datastore.txt", "forms-local.txt", "forms-url.txt"]
+    folder = upload(wasb, stack, f"forms-{form}", [f"forms-{form}.txt"])
+    if form == "url":
+        folder = f"{wasb.get_conn().url.rstrip('/')}/{stack['container']}/inputs/engine/forms-url/"
+    elif form == "asset":
+        asset = Data(name="engine-forms", version="1", type=AssetTypes.URI_FOLDER, path=folder)
+        hook.get_client().data.create_or_update(asset)
+        folder = "azureml:engine-forms:1"
+    elif form == "local":
+        (tmp_path / "forms-local.txt").write_text("local\n")
+        folder = str(tmp_path)
+    output = f"{DATASTORE}/outputs/engine/forms-{form}/"
+    assert run_job(hook, f"engine-forms-{form}", {form: folder}, output_path=output)["status"] == "Completed"
+    assert [row[0] for row in rows_of(hook, output + "deployment.csv")] == [f"forms-{form}.txt"]
 
 
 @pytest.mark.parametrize("form", ["data asset ARM id", "datastore path ARM id"])
