@@ -1,8 +1,9 @@
 """The fault matrix: Azure's bad days on the emulator, and what the plugin's tasks make of them.
 
 Each scenario injects a fault through the emulator's admin route (or kills / restarts a process), runs
-the real operators and hooks, and asserts the task outcome and the number of Azure ML jobs created for
-the logical submission. Every scenario records a row in the ledger that ``conftest.py`` prints.
+the real operators and hooks, and asserts the task outcome and its measured row (``measure.py``): the
+jobs the logical submission created, changes lost, duplicates. The row is recorded whether the scenario
+passes or breaks (``scenario``), and ``conftest.py`` prints the table.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -22,7 +25,7 @@ from airflow_batchml.operators.batch_scoring import AzureMLInvokeBatchEndpointOp
 from airflow_batchml.operators.compute import AzureMLCreateComputeOperator
 from tests.integration.hooks.conftest import DATA, SLOW_SCRIPT, deploy_script, upload_inputs, wait_for_job
 from tests.integration.operators.conftest import RecordingStateStore, RecordingTaskInstance
-from tests.reliability.conftest import FaultOutcome
+from tests.reliability.measure import Scenario
 
 pytestmark = pytest.mark.integration
 
@@ -48,14 +51,34 @@ def stack(airflow_connections, tmp_path_factory):
     return {"container": container, "fast": upload_inputs(wasb, container, "rel/fast", 2)}
 
 
-def jobs_named(emulator, prefix: str) -> list[dict]:
-    """Jobs whose requested (display) name starts with ``prefix``: Azure ML chooses the job's name itself."""
-    jobs = emulator.request("GET", "/_emulator/jobs").json()["value"]
-    return [j for j in jobs if (j["request"].get("name") or j["name"]).startswith(prefix)]
+def blob_folder(uri: str) -> str:
+    """``rel/fast/`` for ``azureml://datastores/workspaceblobstore/paths/rel/fast/``: what ``scenario`` measures."""
+    return uri.split("/paths/", 1)[1]
+
+
+@pytest.fixture
+def scenario(emulator, wasb, stack, ledger) -> Callable[..., Iterator[Scenario]]:
+    """``with scenario(fault, inputs=..., group=...) as measured:``; the row is recorded when the block ends,
+    measured then if the scenario broke before measuring (its exception goes on)."""
+
+    @contextmanager
+    def run(fault: str, inputs: str | None = None, group: str | None = None) -> Iterator[Scenario]:
+        measured = Scenario(fault, emulator, wasb, stack["container"], inputs, group)
+        try:
+            yield measured
+        finally:
+            ledger.append(measured.row())
+
+    return run
 
 
 def inject(emulator, **rule) -> None:
     emulator.request("POST", "/_emulator/faults", json=rule).raise_for_status()
+
+
+def faults_left(emulator) -> list[dict]:
+    """The armed rules that have not fired (all of their times)."""
+    return emulator.request("GET", "/_emulator/faults").json()["value"]
 
 
 @pytest.fixture(autouse=True)
@@ -110,62 +133,78 @@ ROUTES = {
 }
 
 
+ARM_GROUP = "429 (Retry-After) x2, 503 x2, 500 x1 on each ARM route the hook uses"
+
+
 @pytest.mark.parametrize("status", [429, 503, 500])
 @pytest.mark.parametrize("route", sorted(ROUTES))
-def test_transient_faults_on_arm_routes(stack, hook, emulator, ledger, route, status):
+def test_transient_faults_on_arm_routes(stack, hook, emulator, scenario, route, status):
     method, path, call = ROUTES[route]
     times = 1 if status == 500 else 2
     inject(emulator, method=method, path_regex=path, status=status, times=times, retry_after=1)
-    call(hook, stack)
-    left = emulator.request("GET", "/_emulator/faults").json()["value"]
-    assert not any(rule.get("path_regex") == path for rule in left), "the fault never fired"
-    ledger.append(FaultOutcome(f"{status} x{times} on {route}", recovered=True, jobs_created=0))
+    with scenario(f"{status} x{times} on {route}", group=ARM_GROUP) as measured:
+        call(hook, stack)
+        measured.recovered = not faults_left(emulator)  # the call succeeded, and only after the fault fired
+        row = measured.measure()
+    assert row.recovered, "the fault never fired"
+    assert row.jobs_created == 0
 
 
 @pytest.mark.parametrize("status", [429, 503, 500])
-def test_transient_faults_on_scoring_job_status_and_cancel(stack, hook, emulator, ledger, status):
-    name = f"rel-transient-{status}"
-    inject(
-        emulator, method="POST", path_regex=rf"^/batchEndpoints/{ENDPOINT}/jobs$", status=status, times=1, retry_after=1
-    )
-    job = hook.invoke_batch_endpoint(ENDPOINT, {"in": stack["fast"]}, job_name=name)["job_name"]
-    inject(emulator, method="GET", path_regex=rf"{WS}/jobs/{job}$", status=status, times=1, retry_after=1)
-    assert wait_for_job(hook, job)["status"] == "Completed"
-    inject(emulator, method="POST", path_regex=rf"{WS}/jobs/{job}/cancel$", status=status, times=1, retry_after=1)
-    hook.cancel_job(job)
-    assert len(jobs_named(emulator, name)) == 1
-    ledger.append(FaultOutcome(f"{status} on scoring POST, job GET, job cancel", recovered=True, jobs_created=1))
+def test_transient_faults_on_scoring_job_status_and_cancel(stack, hook, emulator, scenario, status):
+    fault = "429 / 503 / 500 on the scoring POST, job GET and job cancel"
+    with scenario(f"{status} on {fault}", inputs=blob_folder(stack["fast"]), group=fault) as measured:
+        post = rf"^/batchEndpoints/{ENDPOINT}/jobs$"
+        inject(emulator, method="POST", path_regex=post, status=status, times=1, retry_after=1)
+        job = hook.invoke_batch_endpoint(ENDPOINT, {"in": stack["fast"]}, job_name=f"rel-transient-{status}")
+        inject(emulator, method="GET", path_regex=rf"{WS}/jobs/{job['job_name']}$", status=status, retry_after=1)
+        completed = wait_for_job(hook, job["job_name"])["status"] == "Completed"
+        cancel = rf"{WS}/jobs/{job['job_name']}/cancel$"
+        inject(emulator, method="POST", path_regex=cancel, status=status, retry_after=1)
+        hook.cancel_job(job["job_name"])
+        measured.recovered = completed and not faults_left(emulator)
+        row = measured.measure()
+    assert (row.recovered, row.jobs_created, row.changes_lost, row.duplicates) == (True, 1, 0, 0)
 
 
-def test_long_running_create_fails_then_retry_succeeds(stack, emulator, ledger, context):
+def test_long_running_create_fails_then_retry_succeeds(stack, emulator, scenario, context):
     inject(emulator, fail_lro="computes")
     create = AzureMLCreateComputeOperator(task_id="compute", compute_name="rel-quota")
-    with pytest.raises(AzureMLRemoteError, match="QuotaExceeded"):
-        create.execute(context)
-    assert create.execute(context)["name"] == "rel-quota"
-    ledger.append(FaultOutcome("create compute ends QuotaExceeded, then retried", recovered=True, jobs_created=0))
+    with scenario("create compute ends `QuotaExceeded` (failed LRO), task retried") as measured:
+        with pytest.raises(AzureMLRemoteError, match="QuotaExceeded"):
+            create.execute(context)
+        measured.recovered = create.execute(context)["name"] == "rel-quota"
+        row = measured.measure()
+    assert (row.recovered, row.jobs_created) == (True, 0)
 
 
-def test_scoring_reply_lost_after_submission_finds_the_job(stack, emulator, ledger):
-    """The scoring POST took effect but its reply was lost (no job name came back): the hook finds the job by
-    the output folder its key chose, instead of resending; a later retry of the task attaches as well."""
-    path = rf"^/batchEndpoints/{ENDPOINT}/jobs$"
-    inject(emulator, method="POST", path_regex=path, status=503, times=20, after=True)
-    first = {"ti": RecordingTaskInstance(run_id="reply-lost")}
-    result = operator(inputs=stack["fast"]).execute(first)
-    assert result["status"] == "Completed"
-    emulator.request("DELETE", "/_emulator/faults")
-    again = operator(inputs=stack["fast"]).execute({"ti": RecordingTaskInstance(run_id="reply-lost", try_number=2)})
-    assert again["job_name"] == result["job_name"]
-    created = jobs_writing_to(emulator, result["output_uri"])
-    assert len(created) == 1
-    ledger.append(FaultOutcome("scoring reply lost after the job was created (503)", True, len(created)))
+def test_scoring_reply_lost_after_submission_finds_the_job(stack, emulator, scenario):
+    """The scoring POST took effect but its replies were lost (no job name came back): the hook finds the
+    job by the output folder its key chose, instead of resending; a later retry of the task attaches too."""
+    fault = "scoring reply lost after the job was created (503 after the fact, every time), task retried"
+    with scenario(fault, inputs=blob_folder(stack["fast"])) as measured:
+        inject(
+            emulator, method="POST", path_regex=rf"^/batchEndpoints/{ENDPOINT}/jobs$", status=503, times=20, after=True
+        )
+        first = operator(inputs=stack["fast"]).execute({"ti": RecordingTaskInstance(run_id="reply-lost")})
+        emulator.request("DELETE", "/_emulator/faults")
+        again = operator(inputs=stack["fast"]).execute({"ti": RecordingTaskInstance(run_id="reply-lost", try_number=2)})
+        measured.recovered = first["status"] == "Completed" and again["job_name"] == first["job_name"]
+        row = measured.measure()
+    assert (row.recovered, row.jobs_created, row.changes_lost, row.duplicates) == (True, 1, 0, 0)
 
 
-def jobs_writing_to(emulator, output_uri: str) -> list[dict]:
-    """Jobs with that output folder: the key a logical submission's output carries."""
-    jobs = emulator.request("GET", "/_emulator/jobs").json()["value"]
-    return [j for j in jobs if output_uri in [o.get("uri") for o in (j["request"].get("outputData") or {}).values()]]
+def test_scoring_reply_lost_once_is_not_resent_by_the_sdk(stack, emulator, scenario):
+    """One lost reply (503 after the job was created) is what azure-core resends a POST on, and the resend
+    would be answered: a second job. The hook sends the scoring POST with the client's resends off and looks
+    the job up by its output folder instead."""
+    fault = "scoring reply lost once (503 after the job was created), with the SDK's resends in play"
+    with scenario(fault, inputs=blob_folder(stack["fast"])) as measured:
+        inject(emulator, method="POST", path_regex=rf"^/batchEndpoints/{ENDPOINT}/jobs$", status=503, after=True)
+        result = operator(inputs=stack["fast"]).execute({"ti": RecordingTaskInstance(run_id="reply-lost-once")})
+        measured.recovered = result["status"] == "Completed" and not faults_left(emulator)
+        row = measured.measure()
+    assert (row.recovered, row.jobs_created, row.changes_lost, row.duplicates) == (True, 1, 0, 0)
 
 
 SUBMIT_THEN_WAIT = """
@@ -180,96 +219,138 @@ op.execute({"ti": RecordingTaskInstance(run_id="sigkill-run")})
 """
 
 
-def test_worker_killed_after_submission_retry_attaches(stack, hook, wasb, emulator, ledger):
+def test_worker_killed_after_submission_retry_attaches(stack, hook, wasb, emulator, scenario):
     folder = upload_inputs(wasb, stack["container"], "rel/sigkill", 3)
-    worker = subprocess.Popen(
-        [sys.executable, "-c", SUBMIT_THEN_WAIT, ENDPOINT, folder], cwd=ROOT, env=os.environ.copy()
-    )
-    before = len(jobs_named(emulator, "tests-score-"))
-    try:
-        deadline = time.monotonic() + 120
-        while len(jobs_named(emulator, "tests-score-")) == before:
-            assert worker.poll() is None and time.monotonic() < deadline, "the worker never submitted"
-            time.sleep(0.1)
-    finally:
-        worker.send_signal(signal.SIGKILL)
-        worker.wait(30)
-    retried = operator(inputs=folder, deployment_name="rel-slow").execute(
-        {"ti": RecordingTaskInstance(run_id="sigkill-run", try_number=2)}
-    )
-    assert retried["status"] == "Completed"
-    created = jobs_writing_to(emulator, retried["output_uri"])
-    assert len(created) == 1
-    ledger.append(FaultOutcome("worker SIGKILLed right after submitting, task retried", True, len(created)))
+    with scenario("worker SIGKILLed right after submitting, task retried", inputs=blob_folder(folder)) as measured:
+        worker = subprocess.Popen(
+            [sys.executable, "-c", SUBMIT_THEN_WAIT, ENDPOINT, folder], cwd=ROOT, env=os.environ.copy()
+        )
+        try:
+            deadline = time.monotonic() + 120
+            while not measured.jobs():
+                assert worker.poll() is None and time.monotonic() < deadline, "the worker never submitted"
+                time.sleep(0.1)
+        finally:
+            worker.send_signal(signal.SIGKILL)
+            worker.wait(30)
+        retried = operator(inputs=folder, deployment_name="rel-slow").execute(
+            {"ti": RecordingTaskInstance(run_id="sigkill-run", try_number=2)}
+        )
+        measured.recovered = retried["status"] == "Completed"
+        row = measured.measure()
+    assert (row.recovered, row.jobs_created, row.changes_lost, row.duplicates) == (True, 1, 0, 0)
 
 
-def test_emulator_restart_mid_job(stack, hook, wasb, emulator, ledger):
+def test_emulator_restart_mid_job(stack, hook, wasb, emulator, scenario):
     """A job running when Azure ML (the emulator) restarts starts over and completes; the retried task
     attaches to it: one job, never lost."""
-    folder = upload_inputs(wasb, stack["container"], "rel/restart", 20)
-    ti = {"ti": RecordingTaskInstance(run_id="restart-run")}
-    submitted = operator(inputs=folder, deployment_name="rel-slow", wait_for_completion=False).execute(ti)
-    wait_for_job(hook, submitted["job_name"], statuses={"Running"})
-    emulator.restart()
-    first = wait_for_job(hook, submitted["job_name"])
-    assert first["status"] == "Completed"
-    retried = operator(inputs=folder, deployment_name="rel-slow").execute(
-        {"ti": RecordingTaskInstance(run_id="restart-run", try_number=2)}
-    )
-    assert retried["status"] == "Completed" and retried["job_name"] == submitted["job_name"]
-    created = [
-        j for j in jobs_named(emulator, "tests-score-") if j["spec"]["inputs"][0]["uri"].endswith("rel/restart/")
-    ]
-    ledger.append(FaultOutcome("emulator restarted mid-job, task retried", True, len(created)))
-    assert len(created) == 1
+    folder = upload_inputs(wasb, stack["container"], "rel/restart", 8)
+    fault = "emulator restarted mid-job (the job starts over and completes), task retried: attaches"
+    with scenario(fault, inputs=blob_folder(folder)) as measured:
+        ti = {"ti": RecordingTaskInstance(run_id="restart-run")}
+        submitted = operator(inputs=folder, deployment_name="rel-slow", wait_for_completion=False).execute(ti)
+        wait_for_job(hook, submitted["job_name"], statuses={"Running"})
+        emulator.restart()
+        wait_for_job(hook, submitted["job_name"])
+        retried = operator(inputs=folder, deployment_name="rel-slow").execute(
+            {"ti": RecordingTaskInstance(run_id="restart-run", try_number=2)}
+        )
+        measured.recovered = retried["status"] == "Completed" and retried["job_name"] == submitted["job_name"]
+        row = measured.measure()
+    history = [entry["status"] for job in measured.jobs() for entry in job["history"]]
+    assert history.count("Running") >= 2, f"the restart did not come mid-job: {history}"
+    assert (row.recovered, row.jobs_created, row.changes_lost, row.duplicates) == (True, 1, 0, 0)
 
 
 @pytest.mark.parametrize("store", [RecordingStateStore, lambda: None], ids=["task_state_store", "no-store"])
-def test_failed_job_fails_the_task_and_the_retry_resubmits(stack, hook, emulator, ledger, store):
-    inject(emulator, fail_job="next", message="CUDA out of memory (injected)")
+def test_failed_job_fails_the_task_and_the_retry_resubmits(stack, hook, emulator, scenario, store):
     store = store()
-    run_id = f"failed-run-{'store' if store is not None else 'none'}"
-    ti = {"ti": RecordingTaskInstance(run_id=run_id), "task_state_store": store}
-    op = operator(inputs=stack["fast"])
-    with pytest.raises(AzureMLJobError, match="CUDA out of memory"):
-        op.execute(ti)
-    failed = op.job_name
-    retry = {"ti": RecordingTaskInstance(run_id=run_id, try_number=2), "task_state_store": store}
-    retried = operator(inputs=stack["fast"]).execute(retry)
-    assert retried["status"] == "Completed"
-    assert retried["job_name"] != failed
+    kind = "with" if store is not None else "without"
+    fault = "job fails, task retried: the next of the series (with and without task_state_store)"
+    with scenario(f"job fails, task retried {kind} task_state_store", blob_folder(stack["fast"]), fault) as measured:
+        inject(emulator, fail_job="next", message="CUDA out of memory (injected)")
+        run_id = f"failed-run-{kind}"
+        op = operator(inputs=stack["fast"])
+        with pytest.raises(AzureMLJobError, match="CUDA out of memory"):
+            op.execute({"ti": RecordingTaskInstance(run_id=run_id), "task_state_store": store})
+        retry = {"ti": RecordingTaskInstance(run_id=run_id, try_number=2), "task_state_store": store}
+        retried = operator(inputs=stack["fast"]).execute(retry)
+        measured.recovered = retried["status"] == "Completed" and retried["job_name"] != op.job_name
+        row = measured.measure()
     assert retried["output_uri"].endswith("-2/")  # the next output folder of the series
-    ledger.append(FaultOutcome("job fails, task retried", True, 2))
+    assert (row.recovered, row.jobs_created, row.changes_lost, row.duplicates) == (True, 2, 0, 0)
 
 
-def test_job_cancelled_from_outside_fails_the_task(stack, hook, wasb, emulator, ledger):
-    folder = upload_inputs(wasb, stack["container"], "rel/outside", 20)
-    ti = {"ti": RecordingTaskInstance(run_id="outside-run")}
-    submitted = operator(inputs=folder, deployment_name="rel-slow", wait_for_completion=False).execute(ti)
-    hook.cancel_job(submitted["job_name"])
-    with pytest.raises(AzureMLJobError, match="Canceled"):
-        operator(inputs=folder, deployment_name="rel-slow").wait_for_job(ti, submitted["job_name"])
-    ledger.append(FaultOutcome("job cancelled from outside: task fails with Canceled", True, 1))
+@pytest.mark.parametrize("store", [RecordingStateStore, lambda: None], ids=["task_state_store", "no-store"])
+def test_task_cleared_while_its_job_runs_attaches(stack, hook, wasb, scenario, store):
+    """The task is cleared and runs again (same run, a fresh try) while the job its first try started is
+    still running (that try handed its wait away: deferred, or its worker went): the new try attaches."""
+    folder = upload_inputs(wasb, stack["container"], "rel/cleared", 6)
+    store = store()
+    kind = "with" if store is not None else "without"
+    fault = "task cleared and re-run while its job runs: attaches (with and without task_state_store)"
+    with scenario(f"task cleared while its job runs, {kind} task_state_store", blob_folder(folder), fault) as measured:
+        run_id = f"cleared-run-{kind}"
+        first = operator(inputs=folder, deployment_name="rel-slow", wait_for_completion=False).execute(
+            {"ti": RecordingTaskInstance(run_id=run_id), "task_state_store": store}
+        )
+        wait_for_job(hook, first["job_name"], statuses={"Running"})
+        # Six files of a second each are left: the new try looks the job up while it runs.
+        running = hook.get_job(first["job_name"])["status"] == "Running"
+        again = operator(inputs=folder, deployment_name="rel-slow").execute(
+            {"ti": RecordingTaskInstance(run_id=run_id, try_number=2), "task_state_store": store}
+        )
+        measured.recovered = again["status"] == "Completed" and again["job_name"] == first["job_name"]
+        row = measured.measure()
+    assert running, "the job had finished before the second try began"
+    assert (row.recovered, row.jobs_created, row.changes_lost, row.duplicates) == (True, 1, 0, 0)
 
 
-def test_operator_timeout_cancels_the_job(stack, hook, wasb, emulator, ledger):
-    folder = upload_inputs(wasb, stack["container"], "rel/timeout", 20)
-    op = operator(inputs=folder, deployment_name="rel-slow", timeout=1)
-    with pytest.raises(AzureMLJobError, match="did not finish"):
-        op.execute({"ti": RecordingTaskInstance(run_id="timeout-run")})
-    assert wait_for_job(hook, op.job_name)["status"] == "Canceled"
-    ledger.append(FaultOutcome("job exceeds the operator timeout: cancelled", True, 1))
+def test_job_cancelled_from_outside_fails_the_task_and_the_retry_resubmits(stack, hook, wasb, scenario):
+    folder = upload_inputs(wasb, stack["container"], "rel/outside", 5)
+    fault = "job cancelled from outside: the task fails with `Canceled`, its retry resubmits"
+    with scenario(fault, inputs=blob_folder(folder)) as measured:
+        ti = {"ti": RecordingTaskInstance(run_id="outside-run")}
+        first = operator(inputs=folder, deployment_name="rel-slow", wait_for_completion=False)
+        submitted = first.execute(ti)
+        hook.cancel_job(submitted["job_name"])
+        with pytest.raises(AzureMLJobError, match="Canceled"):
+            first.wait_for_job(ti, submitted["job_name"])
+        retried = operator(inputs=folder, deployment_name="rel-slow").execute(
+            {"ti": RecordingTaskInstance(run_id="outside-run", try_number=2)}
+        )
+        measured.recovered = retried["status"] == "Completed" and retried["job_name"] != submitted["job_name"]
+        row = measured.measure()
+    assert (row.recovered, row.jobs_created, row.changes_lost, row.duplicates) == (True, 2, 0, 0)
 
 
-def test_same_blob_change_delivered_twice_scores_once(stack, hook, wasb, emulator, ledger):
+def test_operator_timeout_cancels_the_job_and_the_retry_resubmits(stack, hook, wasb, scenario):
+    folder = upload_inputs(wasb, stack["container"], "rel/timeout", 5)
+    fault = "job exceeds the operator timeout: cancelled; task retried with a longer timeout"
+    with scenario(fault, inputs=blob_folder(folder)) as measured:
+        op = operator(inputs=folder, deployment_name="rel-slow", timeout=1)
+        with pytest.raises(AzureMLJobError, match="did not finish"):
+            op.execute({"ti": RecordingTaskInstance(run_id="timeout-run")})
+        cancelled = wait_for_job(hook, op.job_name)["status"] == "Canceled"
+        retried = operator(inputs=folder, deployment_name="rel-slow", timeout=120).execute(
+            {"ti": RecordingTaskInstance(run_id="timeout-run", try_number=2)}
+        )
+        measured.recovered = cancelled and retried["status"] == "Completed"
+        row = measured.measure()
+    assert (row.recovered, row.jobs_created, row.changes_lost, row.duplicates) == (True, 2, 0, 0)
+
+
+def test_same_blob_change_delivered_twice_scores_once(stack, hook, wasb, scenario):
+    """Azure ML names the jobs: the second delivery finds the first's job by its keyed output and attaches."""
     wasb.load_string("pixels", stack["container"], "rel/landing/a.png", overwrite=True)
     props = wasb.get_conn().get_blob_client(stack["container"], "rel/landing/a.png").get_blob_properties()
     uri = "azureml://datastores/workspaceblobstore/paths/rel/landing/a.png"
     name = change_job_name("rel-change", stack["container"], "rel/landing/a.png", props.etag)
-    first = hook.invoke_batch_endpoint(ENDPOINT, {"in": {"uri": uri, "type": "uri_file"}}, job_name=name)
-    again = hook.invoke_batch_endpoint(ENDPOINT, {"in": {"uri": uri, "type": "uri_file"}}, job_name=name)
+    with scenario("same blob change delivered twice (1 landed)", inputs="rel/landing/") as measured:
+        first = hook.invoke_batch_endpoint(ENDPOINT, {"in": {"uri": uri, "type": "uri_file"}}, job_name=name)
+        again = hook.invoke_batch_endpoint(ENDPOINT, {"in": {"uri": uri, "type": "uri_file"}}, job_name=name)
+        completed = wait_for_job(hook, first["job_name"])["status"] == "Completed"
+        measured.recovered = completed and again["job_name"] == first["job_name"]
+        row = measured.measure()
     assert (first["attached"], again["attached"]) == (False, True)
-    assert again["job_name"] == first["job_name"]
-    created = jobs_named(emulator, name)
-    assert len(created) == 1
-    ledger.append(FaultOutcome("same blob change delivered twice", True, len(created), duplicates=len(created) - 1))
+    assert (row.recovered, row.jobs_created, row.changes_lost, row.duplicates) == (True, 1, 0, 0)
