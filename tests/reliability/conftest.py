@@ -72,6 +72,7 @@ def pytest_terminal_summary(terminalreporter) -> None:
     for row in rows:
         cells = [f"{row[1]:<9}", *(f"{cell:>{len(name)}}" for cell, name in zip(row[2:], header[2:], strict=True))]
         write(f"| {row[0]:<{width}} | " + " | ".join(cells) + " |")
+    write("")  # a Markdown table ends at a blank line
     write(
         f"Faults tried: {len(LEDGER)}, tasks recovered: {sum(row.recovered for row in LEDGER)}, "
         f"changes lost: {_figure(r.changes_lost for r in LEDGER)}, duplicates: {_figure(r.duplicates for r in LEDGER)}."
