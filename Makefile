@@ -3,12 +3,15 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
+# The oldest Airflow the package declares (pyproject): the fast tests also run against it.
+AIRFLOW_FLOOR := 3.3.0
+FLOOR_VENV := .venv-floor
 
 # Debian packages the tests use: a compose parser for docker-compose.yaml (no container engine needed),
 # PostgreSQL for the end-to-end Airflow's metadata database, and Chromium for the UI tests (Playwright).
 SYSTEM_PACKAGES := docker-compose postgresql chromium
 
-.PHONY: setup system-packages demo test fuzz lint bench
+.PHONY: setup system-packages demo test test-floor fuzz lint bench
 
 setup: system-packages $(VENV)/.installed node_modules/.installed
 
@@ -33,8 +36,16 @@ lint: setup
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
 
-test: lint
+test: lint test-floor
 	$(PY) -m pytest
+
+test-floor: $(FLOOR_VENV)/.installed
+	$(FLOOR_VENV)/bin/python -m pytest -q -p no:cacheprovider tests/unit tests/dags
+
+$(FLOOR_VENV)/.installed: pyproject.toml $(VENV)/.installed
+	$(VENV)/bin/uv venv --quiet --allow-existing --python $(PYTHON) $(FLOOR_VENV)
+	$(VENV)/bin/uv pip install --quiet --python $(FLOOR_VENV)/bin/python -e '.[test]' 'apache-airflow==$(AIRFLOW_FLOOR)'
+	touch $@
 
 # The property tests (hypothesis) with many more random examples than `make test`'s fixed ones.
 fuzz: setup
