@@ -6,7 +6,6 @@ a user would, so the hook reads them through Airflow's own connection lookup.
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
@@ -22,15 +21,10 @@ JOB_DEADLINE = 180.0
 @pytest.fixture(scope="session")
 def airflow_connections(emulator):
     """Register the emulator's azure_ml and wasb connections for the whole session."""
-    saved = {key: os.environ.get(key) for key in ("AIRFLOW_CONN_AZURE_ML_DEFAULT", "AIRFLOW_CONN_WASB_DEFAULT")}
-    os.environ["AIRFLOW_CONN_AZURE_ML_DEFAULT"] = emulator.connection_json.read_text()
-    os.environ["AIRFLOW_CONN_WASB_DEFAULT"] = emulator.wasb_connection_json.read_text()
-    yield emulator
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AIRFLOW_CONN_AZURE_ML_DEFAULT", emulator.connection_json.read_text())
+        patch.setenv("AIRFLOW_CONN_WASB_DEFAULT", emulator.wasb_connection_json.read_text())
+        yield emulator
 
 
 @pytest.fixture

@@ -37,14 +37,10 @@ def sdk_storage_env(emulator):
     del connection["extra"]["wasb_conn_id"]
     env = {f"AIRFLOW_CONN_{CONN_ID.upper()}": json.dumps(connection), **emulator.storage_env()}
     assert set(env) > {"HTTPS_PROXY", "NO_PROXY", "REQUESTS_CA_BUNDLE"}
-    saved = {key: os.environ.get(key) for key in env}
-    os.environ.update(env)
-    yield env
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in env.items():
+            patch.setenv(key, value)
+        yield env
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import re
 import secrets
 import sqlite3
@@ -111,14 +110,10 @@ def canary_stack(tmp_path_factory):
 def connections(canary_stack):
     """The canary connections in this process's environment for the module (the seed and hook use them)."""
     _, env = canary_stack
-    saved = {key: os.environ.get(key) for key in env}
-    os.environ.update(env)
-    yield env
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in env.items():
+            patch.setenv(key, value)
+        yield env
 
 
 @pytest.fixture(scope="module")
