@@ -11,8 +11,9 @@ data asset version's (``/subscriptions/.../workspaces/<w>/data/<name>/versions/<
 path's (``/subscriptions/.../workspaces/<w>/datastores/<d>/paths/<p>``), the latter sent in the long
 ``azureml://subscriptions/...`` datastore form because azure-ai-ml refuses any other ``/subscriptions/``
 input than a data asset's id (``BatchEndpointOperations._resolve_input``). A data asset's
-``azureml://locations/<region>/workspaces/<workspace id>/...`` id is refused with the forms to use
-instead: azure-ai-ml 1.35 cannot send it to a batch endpoint (it parses it as ``<name>:<version>``).
+``azureml://locations/<region>/workspaces/<workspace id>/...`` id is accepted too; azure-ai-ml 1.35 misreads
+it on a batch endpoint, so the hook sends it as ``azureml:<name>:<version>`` once it has checked that the
+id names the connection's own workspace.
 
 Outputs go only to a datastore (any of its three forms): Azure ML writes batch outputs to registered
 datastores, not to URLs.
@@ -44,7 +45,12 @@ _ARM_WORKSPACE = (
 )
 #: A data asset version by ARM id; use with ``fullmatch``.
 DATA_ASSET_ID = re.compile(rf"{_ARM_WORKSPACE}data/[^/]+/versions/[^/]+", re.I)
-_LOCATION_DATA_ASSET_ID = re.compile(r"azureml://locations/[^/]+/workspaces/[^/]+/data/[^/]+/versions/[^/]+", re.I)
+#: A data asset version by its workspace-GUID id; use with ``fullmatch``.
+LOCATION_DATA_ASSET_ID = re.compile(
+    r"azureml://locations/(?P<region>[^/]+)/workspaces/(?P<workspace_id>[^/]+)"
+    r"/data/(?P<name>[^/]+)/versions/(?P<version>[^/]+)",
+    re.I,
+)
 #: A datastore path by ARM id; use with ``fullmatch``.
 ARM_DATASTORE_PATH = re.compile(rf"{_ARM_WORKSPACE}datastores/(?P<store>[^/]+)/paths/(?P<path>.*)", re.I | re.S)
 
@@ -97,7 +103,7 @@ def _form(uri: str) -> str:
         return "data_asset_id"
     if ARM_DATASTORE_PATH.fullmatch(uri):
         return "arm_datastore"
-    if _LOCATION_DATA_ASSET_ID.fullmatch(uri):
+    if LOCATION_DATA_ASSET_ID.fullmatch(uri):
         return "location_data_asset_id"
     try:
         parts = urlsplit(uri)
@@ -124,12 +130,6 @@ def _check_form(uri: str, field: str) -> None:
     if form == "data_asset" and not _DATA_ASSET.fullmatch(uri):
         raise AzureMLConfigurationError(
             field, f"{uri!r} is not of the form azureml:<name>:<version> or azureml:<name>@latest"
-        )
-    if form == "location_data_asset_id":
-        raise AzureMLConfigurationError(
-            field,
-            f"{uri!r}: azure-ai-ml cannot send a data asset's azureml://locations/... id to a batch endpoint; "
-            "give azureml:<name>:<version> or its ARM id (/subscriptions/.../workspaces/<w>/data/<name>/versions/<v>)",
         )
     if form == "bad_url":
         raise AzureMLConfigurationError(

@@ -15,6 +15,7 @@ interval is a hook argument.
 from __future__ import annotations
 
 import logging
+import re
 import tempfile
 from collections.abc import Mapping
 from functools import cached_property
@@ -23,7 +24,7 @@ from typing import Any
 
 from airflow.sdk import BaseHook
 
-from airflow_batchml.batch_job import BatchInput
+from airflow_batchml.batch_job import LOCATION_DATA_ASSET_ID, BatchInput
 from airflow_batchml.exceptions import AzureMLConfigurationError, AzureMLNotFoundError
 from airflow_batchml.hooks import deployment_spec
 from airflow_batchml.hooks.batch_invoke import DEFAULT_DATASTORE, BatchInvokeOperations, send_posts_once
@@ -103,9 +104,13 @@ class AzureMLHook(ScheduleOperations, PublishedPipelineOperations, BatchInvokeOp
         check_token_destination(url, field, self.settings, lambda: self._workspace_region)
 
     @cached_property
-    def _workspace_region(self) -> str:
+    def _workspace(self) -> Any:
         with remote_errors(f"Reading workspace {self.settings.workspace_name}"):
-            return self.get_client().workspaces.get(self.settings.workspace_name).location
+            return self.get_client().workspaces.get(self.settings.workspace_name)
+
+    @property
+    def _workspace_region(self) -> str:
+        return self._workspace.location
 
     # -- compute ------------------------------------------------------------------------------------
 
@@ -304,7 +309,20 @@ class AzureMLHook(ScheduleOperations, PublishedPipelineOperations, BatchInvokeOp
     def _remote_uri(self, item: BatchInput) -> str:
         if item.is_local and self._datastore_files is not None:
             return self._datastore_files.upload(item.uri.removeprefix("file://"))
+        if match := LOCATION_DATA_ASSET_ID.fullmatch(item.uri):
+            return self._own_data_asset(match)
         return item.uri
+
+    def _own_data_asset(self, match: re.Match[str]) -> str:
+        """``azureml://locations/<region>/workspaces/<guid>/data/<n>/versions/<v>`` as ``azureml:<n>:<v>``,
+        the form azure-ai-ml sends correctly, when the id names this connection's workspace."""
+        workspace = self._workspace
+        own = (str(workspace.location).lower(), str(workspace._workspace_id).lower())
+        if (match["region"].lower(), match["workspace_id"].lower()) != own:
+            raise AzureMLConfigurationError(
+                "inputs", f"{match[0]!r} names a data asset of another workspace than {self.settings.workspace_name}"
+            )
+        return f"azureml:{match['name']}:{match['version']}"
 
     def find_job(self, job_name: str) -> dict[str, Any] | None:
         """Return the job's state, or None when no job has that name."""

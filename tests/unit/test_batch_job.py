@@ -111,12 +111,11 @@ def test_arm_ids_of_data_assets_and_datastore_paths_are_inputs(value, sent, kind
     assert not BatchInput.parse(value).is_local
 
 
-def test_a_location_id_of_a_data_asset_names_the_forms_azure_ai_ml_can_send():
-    """azure-ai-ml 1.35's batch invoke parses azureml://locations/... as <name>:<version> and fails."""
+def test_a_location_id_of_a_data_asset_is_an_input():
+    """Accepted as given; the hook sends it as azureml:<name>:<version> after checking the workspace."""
     value = "azureml://locations/westeurope/workspaces/0f1e2d3c-aaaa/data/digits/versions/2"
-    with pytest.raises(AzureMLConfigurationError, match="give azureml:<name>:<version> or its ARM id") as err:
-        BatchInput.parse(value, "inputs.images")
-    assert err.value.field == "inputs.images"
+    assert BatchInput.parse(value, "inputs.images") == BatchInput(uri=value, type="uri_folder")
+    assert not BatchInput.parse(value).is_local
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,8 @@ base of the data-plane routes (batch job lists, run history); the discovery GET 
 
 from __future__ import annotations
 
+import uuid
+
 from fastapi import Request
 from fastapi.responses import JSONResponse
 
@@ -22,6 +24,8 @@ def get_workspace(request: Request) -> JSONResponse:
         "kind": "Default",
         "properties": {
             "friendlyName": ctx.workspace_name,
+            # The workspace's GUID (REST spec: WorkspaceProperties.workspaceId), stable for its ARM id.
+            "workspaceId": str(uuid.uuid5(uuid.NAMESPACE_URL, ctx.workspace_id.lower())),
             "discoveryUrl": f"{ctx.base_url}/discovery",
             "provisioningState": "Succeeded",
             "mlFlowTrackingUri": f"azureml://{ctx.location}.api.azureml.ms/mlflow/v1.0{ctx.workspace_id}",

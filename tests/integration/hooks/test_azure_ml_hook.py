@@ -179,3 +179,11 @@ def test_a_model_deployment_takes_exactly_one_input(hook, deployed, emulator):
     with pytest.raises(AzureMLConfigurationError, match=r"inputs: digits-logreg is a model deployment, which takes"):
         hook.invoke_batch_endpoint(ENDPOINT, {"a": f"{folder}/a/", "b": f"{folder}/b/"}, job_name="two-inputs")
     assert len(jobs_on_emulator(emulator)) == before
+
+
+def test_a_data_asset_of_another_workspace_is_refused_before_submission(hook, deployed, emulator):
+    before = len(jobs_on_emulator(emulator))
+    other = "azureml://locations/eastus/workspaces/00000000-0000-0000-0000-000000000000/data/digits/versions/1"
+    with pytest.raises(AzureMLConfigurationError, match="names a data asset of another workspace"):
+        hook.invoke_batch_endpoint(ENDPOINT, {"images": other}, job_name="other-workspace")
+    assert len(jobs_on_emulator(emulator)) == before

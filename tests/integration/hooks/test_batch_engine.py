@@ -341,7 +341,7 @@ def test_every_input_form_is_downloaded_and_scored(hook, wasb, stack, emulator, 
     assert [row[0] for row in rows_of(hook, output + "deployment.csv")] == [f"forms-{form}.txt"]
 
 
-@pytest.mark.parametrize("form", ["data asset ARM id", "datastore path ARM id"])
+@pytest.mark.parametrize("form", ["data asset ARM id", "data asset location id", "datastore path ARM id"])
 def test_azure_ml_resource_ids_are_scored(hook, wasb, stack, emulator, form):
     """The ids Azure ML gives a data asset version and a datastore path, as input; an ARM id as output."""
     from azure.ai.ml.constants import AssetTypes
@@ -357,8 +357,12 @@ def test_azure_ml_resource_ids_are_scored(hook, wasb, stack, emulator, form):
     asset = hook.get_client().data.create_or_update(
         Data(name=f"ids-{slug}", version="1", type=AssetTypes.URI_FOLDER, path=folder)
     )
+    located = hook.get_client().workspaces.get(s.workspace_name)
     uri = {
         "data asset ARM id": asset.id,
+        "data asset location id": (
+            f"azureml://locations/{located.location}/workspaces/{located._workspace_id}/data/ids-{slug}/versions/1"
+        ),
         "datastore path ARM id": f"{workspace}/datastores/workspaceblobstore/paths/inputs/engine/ids-{slug}/",
     }[form]
     output = f"{workspace}/datastores/workspaceblobstore/paths/outputs/engine/ids-{slug}/"
