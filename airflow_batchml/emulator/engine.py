@@ -3,8 +3,8 @@
 The server calls ``submit``/``cancel``/``shutdown`` and learns everything else through its ``reporter``
 (status, progress, log). Each job runs in its own thread: stage code, model and inputs into a job-local
 folder, split the input files into mini-batches, run them on worker processes (``scoring.dispatch``),
-then write ``output_file_name`` and upload the output folder. Status moves NotStarted -> Queued ->
-Running -> Finalizing -> Completed | Failed | Canceled; a failure carries ``{"code", "message"}``.
+then write ``output_file_name`` and upload the output folder. Status moves Preparing -> Running ->
+Finalizing -> Completed | Failed | Canceled; a failure carries ``{"code", "message"}``.
 
 Nothing a job does may take the server down: every error ends as that job's ``Failed`` status.
 """
@@ -67,10 +67,12 @@ class _Staged:
 
 @dataclass(frozen=True)
 class _Limits:
-    """Engine-wide limits every job run shares: concurrent jobs, and worker processes per job."""
+    """Engine-wide limits every job run shares: concurrent jobs, worker processes per job, and the time
+    a job spends ``Preparing`` before it may run."""
 
     job_slots: threading.BoundedSemaphore
     max_workers: int | None
+    prepare_seconds: float = 0.0
 
 
 class BatchEngine:
@@ -81,6 +83,8 @@ class BatchEngine:
     :param datastores: datastore name -> container name.
     :param work_root: folder for job-local copies (one owner-only sub-folder per running job, removed at the end).
     :param max_workers: cap on worker processes per job (default: the machine's cores).
+    :param prepare_seconds: how long a job stays ``Preparing`` at least, Azure's compute preparation (a
+        job GET right after the invoke answers ``Preparing``, as recorded).
     :param storage_client_endpoint: the blob endpoint clients see (the storage proxy's host), if not the
         connection string's; blob URLs under either name resolve to the account.
     """
@@ -92,6 +96,7 @@ class BatchEngine:
         datastores: dict[str, str],
         work_root: Path,
         max_workers: int | None = None,
+        prepare_seconds: float = 0.0,
         storage_client_endpoint: str | None = None,
     ) -> None:
         self._reporter = reporter
@@ -99,7 +104,7 @@ class BatchEngine:
         self._work_root = Path(work_root)
         self._work_root.mkdir(mode=0o700, parents=True, exist_ok=True)
         self._work_root.chmod(0o700)  # jobs' copies of code, model and inputs are the workspace's data
-        self._limits = _Limits(threading.BoundedSemaphore(MAX_PARALLEL_JOBS), max_workers)
+        self._limits = _Limits(threading.BoundedSemaphore(MAX_PARALLEL_JOBS), max_workers, prepare_seconds)
         self._runs: dict[str, _JobRun] = {}
         self._lock = threading.Lock()
 
@@ -112,7 +117,7 @@ class BatchEngine:
                 return
             run = _JobRun(spec, self._reporter, self._storage, self._work_root / spec.name, self._limits)
             self._runs[spec.name] = run
-        run.report_status(JobStatus.QUEUED)
+        run.report_status(JobStatus.PREPARING)
         run.thread.start()
 
     def cancel(self, job_name: str) -> None:
@@ -196,7 +201,10 @@ class _JobRun:
             shutil.rmtree(self._work_dir, ignore_errors=True)
 
     def _wait_for_slot(self) -> None:
-        """Stay ``Queued`` until fewer than ``MAX_PARALLEL_JOBS`` jobs run; a cancel ends the wait."""
+        """Stay ``Preparing`` for ``prepare_seconds``, then until fewer than ``MAX_PARALLEL_JOBS`` jobs run; a
+        cancel ends the wait."""
+        if self._canceled.wait(self._limits.prepare_seconds):
+            raise _Canceled
         while not self._limits.job_slots.acquire(timeout=QUEUE_POLL_SECONDS):
             self._check_canceled()
 

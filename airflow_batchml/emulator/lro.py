@@ -11,6 +11,8 @@ What the wire shows, per resource family (``tests/contract/azure_ml_recordings.j
 * computes: PUT 201 and DELETE 202 with only ``Azure-AsyncOperation`` (a ``computeOperationsStatus`` URL),
   the delete without a body; polls answer ``InProgress``, then ``Succeeded`` with ``percentComplete``; a
   re-PUT answers 201 with ``provisioningState`` Creating again.
+* job cancels (a POST): 202 with only ``Location`` (an ``mfeOperationResults`` URL) and
+  ``x-ms-async-operation-timeout: PT1H``, body ``null``; the Location answers 202 ``{}`` and then 200.
 * no answer carries ``Retry-After``: azure-ai-ml then waits its own interval between polls (the client's
   ``polling_interval`` for creates, a fixed 5 s for deletes and schedules).
 
@@ -97,17 +99,29 @@ def create_or_update(
     return arm_json(render(resource), status, headers)
 
 
-def deleted(ctx: EmulatorContext, request: Request, kind: str, existed: bool) -> Response:
+def deleted(
+    ctx: EmulatorContext, request: Request, kind: str, existed: bool, refusal: dict[str, Any] | None = None
+) -> Response:
     """Answer a DELETE: 202 and a running operation when something was deleted; 204 when there was
-    nothing (ARM's rule for deleting a missing resource)."""
+    nothing (ARM's rule for deleting a missing resource). A ``refusal`` (``{code, message}``) is a delete
+    the service accepts and then fails: its operation answers ``Failed`` with it from the first poll on,
+    as recorded."""
     if not existed:
         return Response(status_code=204)
     family = FAMILIES[kind]
-    operation_id, _ = _start(ctx, kind, family.delete_running)
+    operation_id, _ = _start(ctx, kind, family.delete_running, refusal, seconds=0.0 if refusal else None)
     headers = {"Azure-AsyncOperation": operation_url(ctx, family.status_route, operation_id, request)}
     if not family.front_end:
         return Response(status_code=202, headers=headers)
     headers |= {"Location": operation_url(ctx, RESULTS_ROUTE, operation_id, request), TIMEOUT_HEADER: "PT30M"}
+    return Response(b"null", status_code=202, headers=headers, media_type="application/json")
+
+
+def accepted(ctx: EmulatorContext, request: Request, kind: str) -> Response:
+    """Answer an action POST (a job cancel) with a running operation: 202, its ``mfeOperationResults``
+    ``Location`` and the recorded one-hour timeout, body ``null``."""
+    operation_id, _ = _start(ctx, kind, "Running")
+    headers = {"Location": operation_url(ctx, RESULTS_ROUTE, operation_id, request), TIMEOUT_HEADER: "PT1H"}
     return Response(b"null", status_code=202, headers=headers, media_type="application/json")
 
 
@@ -129,8 +143,11 @@ def operation_url(ctx: EmulatorContext, route: str, operation_id: str, request: 
     )
 
 
-def _start(ctx: EmulatorContext, kind: str, running: str, error: dict[str, Any] | None = None) -> tuple[str, float]:
-    """Record a running operation; returns its id and the time it ends."""
+def _start(
+    ctx: EmulatorContext, kind: str, running: str, error: dict[str, Any] | None = None, seconds: float | None = None
+) -> tuple[str, float]:
+    """Record a running operation (for ``seconds``, by default ``ctx.lro_seconds``); returns its id and the
+    time it ends."""
     operation_id = uuid.uuid4().hex
     now = time.time()
     body = {
@@ -139,7 +156,7 @@ def _start(ctx: EmulatorContext, kind: str, running: str, error: dict[str, Any] 
         "final": FAILED if error else SUCCEEDED,
         "error": error,
         "started": now,
-        "ends": now + ctx.lro_seconds,
+        "ends": now + (ctx.lro_seconds if seconds is None else seconds),
         "startTime": utc_now(),
     }
     ctx.store.put(OPERATION_KIND, operation_id, body)
@@ -160,7 +177,8 @@ def get_operation_status(request: Request, operation_id: str) -> JSONResponse:
     body: dict[str, Any] = {"id": request.url.path, "name": operation_id, "status": operation["running"]}
     if done:
         body["status"] = operation["final"]
-        if FAMILIES[operation["kind"]].final_times:
+        family = FAMILIES.get(operation["kind"])  # an action's operation (a cancel) has no family
+        if family is not None and family.final_times:
             body |= {"startTime": operation["startTime"], "endTime": utc_now()}
         if operation["error"]:
             body["error"] = operation["error"]

@@ -79,6 +79,7 @@ def run(config: ServerConfig) -> int:
         storage_connection_string=storage.connection_string,
         datastores=DATASTORES,
         work_root=state_dir / "jobs",
+        prepare_seconds=config.lro_seconds,  # Azure's compute preparation, as long as its other operations
         storage_client_endpoint=storage.client_endpoint,
     )
     ctx = EmulatorContext(

@@ -36,18 +36,21 @@ class JobStatus(EngineJobStatus):
 
     CANCEL_REQUESTED = "CancelRequested"
 
-    WAITING_STATUSES = frozenset({EngineJobStatus.NOT_STARTED, EngineJobStatus.QUEUED})
+    # NotStarted and Queued: jobs stored by earlier versions, which started there.
+    WAITING_STATUSES = frozenset({EngineJobStatus.PREPARING, EngineJobStatus.NOT_STARTED, EngineJobStatus.QUEUED})
     IN_FLIGHT_STATUSES = frozenset({EngineJobStatus.RUNNING, EngineJobStatus.FINALIZING, CANCEL_REQUESTED})
     ALL_STATUSES = EngineJobStatus.TERMINAL_STATUSES | WAITING_STATUSES | IN_FLIGHT_STATUSES
 
     _ENDS = frozenset({EngineJobStatus.FAILED, EngineJobStatus.CANCELED, CANCEL_REQUESTED})
+    _STARTS = _ENDS | {EngineJobStatus.PREPARING, EngineJobStatus.RUNNING}
     TRANSITIONS: dict[str, frozenset[str]] = {
-        EngineJobStatus.NOT_STARTED: _ENDS | {EngineJobStatus.QUEUED, EngineJobStatus.RUNNING},
-        EngineJobStatus.QUEUED: _ENDS | {EngineJobStatus.RUNNING},
-        # Back to Queued only when a restart of the emulator makes a running job start over.
+        EngineJobStatus.PREPARING: _ENDS | {EngineJobStatus.RUNNING},
+        EngineJobStatus.NOT_STARTED: _STARTS,
+        EngineJobStatus.QUEUED: _STARTS,
+        # Back to Preparing only when a restart of the emulator makes a running job start over.
         EngineJobStatus.RUNNING: _ENDS
-        | {EngineJobStatus.FINALIZING, EngineJobStatus.COMPLETED, EngineJobStatus.QUEUED},
-        EngineJobStatus.FINALIZING: _ENDS | {EngineJobStatus.COMPLETED, EngineJobStatus.QUEUED},
+        | {EngineJobStatus.FINALIZING, EngineJobStatus.COMPLETED, EngineJobStatus.PREPARING},
+        EngineJobStatus.FINALIZING: _ENDS | {EngineJobStatus.COMPLETED, EngineJobStatus.PREPARING},
         CANCEL_REQUESTED: frozenset(EngineJobStatus.TERMINAL_STATUSES),
         **{status: frozenset() for status in EngineJobStatus.TERMINAL_STATUSES},
     }
@@ -83,7 +86,7 @@ class JobRecord:
     experiment: str
     spec: dict[str, Any]
     request: dict[str, Any]
-    status: str = JobStatus.NOT_STARTED
+    status: str = JobStatus.PREPARING
     history: list[dict[str, str]] = field(default_factory=list)
     progress: dict[str, int] = field(default_factory=dict)
     error: dict[str, Any] | None = None

@@ -1,8 +1,12 @@
 """Batch scoring jobs: the scoring POST, jobs GET and cancel, job lists, run history and log files.
 
-Jobs are answered as ``jobType: Pipeline`` (what batch jobs are in Azure ML), with their inputs and
-outputs echoed and the emulator's progress in ``properties.properties``. Run history gives ``jobs.stream``
-the status and a signed log URL, since the SDK downloads logs without a token.
+As recorded (``tests/contract/azure_ml_recordings.json``): the scoring POST files the job under its
+deployment and answers it ``Preparing``; the jobs GET shows a ``Pipeline`` job with ``inputs``, ``outputs``,
+``jobs`` and ``settings`` null (the default output location belongs to the child scoring step, not the
+parent job) and ``services`` Studio and Tracking; a cancel is a long-running operation. The request, its
+output included, stays on the endpoint's job list items. The emulator's progress is in
+``properties.properties``. Run history gives ``jobs.stream`` the status and a signed log URL, since the SDK
+downloads logs without a token.
 """
 
 from __future__ import annotations
@@ -12,8 +16,9 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import Request
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
+from airflow_batchml.emulator import lro
 from airflow_batchml.emulator.errors import BadRequest, NotFound, Unauthorized
 from airflow_batchml.emulator.handlers import job_specs
 from airflow_batchml.emulator.handlers.common import EmulatorContext, JsonBody, arm_json, ctx_of, page
@@ -21,6 +26,7 @@ from airflow_batchml.emulator.handlers.deployments import deployment_path, requi
 from airflow_batchml.emulator.handlers.endpoints import default_deployment, require_endpoint
 from airflow_batchml.emulator.state import JobRecord, JobStatus
 
+KIND = "jobs"
 PAGE_SIZE = 50
 DEPLOYMENT_HEADER = "azureml-model-deployment"
 LOG_NAME = "user_logs/std_log.txt"
@@ -52,15 +58,17 @@ def get_job(request: Request, name: str) -> JSONResponse:
     return arm_json(pipeline_job_body(ctx, require_job(ctx, name)))
 
 
-def cancel_job(request: Request, name: str) -> JSONResponse:
-    """202 while the engine stops the job, 200 when it had already finished (never 204: the SDK raises)."""
+def cancel_job(request: Request, name: str) -> Response:
+    """A long-running operation (202, ``lro.accepted``) while the engine stops the job.
+
+    The cancel of a finished job is not recorded; it is accepted the same way and changes nothing.
+    """
     ctx = ctx_of(request)
     job = require_job(ctx, name)
-    if job.status in JobStatus.TERMINAL_STATUSES:
-        return arm_json({}, 200)
-    ctx.store.set_status(name, JobStatus.CANCEL_REQUESTED)
-    ctx.engine.cancel(name)
-    return arm_json({}, 202)
+    if job.status not in JobStatus.TERMINAL_STATUSES:
+        ctx.store.set_status(name, JobStatus.CANCEL_REQUESTED)
+        ctx.engine.cancel(name)
+    return lro.accepted(ctx, request, KIND)
 
 
 def list_endpoint_jobs(request: Request, endpoint: str) -> JSONResponse:
@@ -122,7 +130,7 @@ def batch_job_body(ctx: EmulatorContext, job: JobRecord) -> dict[str, Any]:
     if job.error:
         properties["error"] = job.error
     return {
-        "id": ctx.arm_id(f"batchEndpoints/{job.endpoint}/jobs/{job.name}"),
+        "id": ctx.arm_id(f"batchEndpoints/{job.endpoint}/deployments/{job.deployment}/jobs/{job.name}"),
         "name": job.name,
         "type": "Microsoft.MachineLearningServices/workspaces/batchEndpoints/jobs",
         "properties": properties,
@@ -131,17 +139,18 @@ def batch_job_body(ctx: EmulatorContext, job: JobRecord) -> dict[str, Any]:
 
 
 def pipeline_job_body(ctx: EmulatorContext, job: JobRecord) -> dict[str, Any]:
-    """The jobs GET shape: a Pipeline job, its inputs/outputs in the REST form, and the error if failed."""
+    """The jobs GET shape: a Pipeline job without inputs, outputs, steps or settings (as recorded), its
+    studio and tracking services, and the error if failed."""
     properties: dict[str, Any] = {
         "jobType": "Pipeline",
         "status": job.status,
         "displayName": job.request.get("name") or job.name,  # the requested name (R3)
         "experimentName": job.experiment,
-        "inputs": {f"input_{i}": _rest_io(item, "jobInputType") for i, item in enumerate(job.spec["inputs"])},
-        "outputs": {},
-        "jobs": {},
-        "settings": {},
-        "services": {},
+        "inputs": None,
+        "outputs": None,
+        "jobs": None,
+        "settings": None,
+        "services": _services(ctx, job.name),
         "properties": _progress(job),
         "tags": {},
     }
@@ -156,8 +165,31 @@ def pipeline_job_body(ctx: EmulatorContext, job: JobRecord) -> dict[str, Any]:
     }
 
 
-def _rest_io(item: dict[str, str], type_key: str) -> dict[str, str]:
-    return {type_key: item["type"], "uri": item["uri"], "mode": "ReadOnlyMount"}
+def _services(ctx: EmulatorContext, name: str) -> dict[str, dict[str, Any]]:
+    """``Studio`` (read by the SDK's ``Job.studio_url``) and ``Tracking``, in the recorded service shape.
+
+    The emulator has no studio: its Studio endpoint is the job's URL here, the link the provider builds for
+    a connection with a custom resource manager (``links.studio_job_url``).
+    """
+    workspace = (
+        f"/subscriptions/{ctx.subscription_id}/resourcegroups/{ctx.resource_group}/workspaces/{ctx.workspace_name}"
+    )
+    endpoints = {
+        "Studio": f"{ctx.base_url}{workspace}/jobs/{name}",
+        "Tracking": f"azureml://{ctx.location}.api.azureml.ms/mlflow/v1.0{ctx.workspace_id}?",
+    }
+    return {
+        kind: {
+            "jobServiceType": kind,
+            "port": None,
+            "endpoint": endpoint,
+            "status": None,
+            "errorMessage": None,
+            "properties": None,
+            "nodes": None,
+        }
+        for kind, endpoint in endpoints.items()
+    }
 
 
 def _progress(job: JobRecord) -> dict[str, str]:

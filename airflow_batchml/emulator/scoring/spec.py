@@ -17,10 +17,16 @@ JOB_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,254}$")
 
 
 class JobStatus:
-    """Job statuses exactly as Azure ML spells them, and the sets the engine and its callers test."""
+    """Job statuses exactly as Azure ML spells them, and the sets the engine and its callers test.
+
+    A batch job starts ``Preparing`` (recorded: the scoring POST answers it), and stays so while it waits
+    for a slot to run in. ``NotStarted`` and ``Queued`` are only found in jobs stored by
+    earlier versions of the emulator.
+    """
 
     NOT_STARTED = "NotStarted"
     QUEUED = "Queued"
+    PREPARING = "Preparing"
     RUNNING = "Running"
     FINALIZING = "Finalizing"
     COMPLETED = "Completed"
@@ -28,7 +34,7 @@ class JobStatus:
     CANCELED = "Canceled"
 
     TERMINAL_STATUSES = frozenset({COMPLETED, FAILED, CANCELED})
-    ACTIVE_STATUSES = frozenset({NOT_STARTED, QUEUED, RUNNING, FINALIZING})
+    ACTIVE_STATUSES = frozenset({NOT_STARTED, QUEUED, PREPARING, RUNNING, FINALIZING})
 
 
 class OutputAction:

@@ -54,7 +54,7 @@ def test_scores_every_file_in_order_and_reports_progress(engine, recorder, tmp_p
 
     assert run_job(engine, recorder, spec) == JobStatus.COMPLETED
 
-    assert recorder.statuses == ["Queued", "Running", "Finalizing", "Completed"]
+    assert recorder.statuses == ["Preparing", "Running", "Finalizing", "Completed"]
     rows = (tmp_path / "out" / "predictions.csv").read_text().splitlines()
     assert [row.split()[0] for row in rows] == [*(f"f{i}.txt" for i in range(5)), "g.txt"]
     assert recorder.progress[0] == (0, 3, 0)
@@ -212,7 +212,7 @@ def test_a_queued_job_can_be_canceled_while_another_runs(recorder, tmp_path, mon
         engine.cancel("second")
 
         recorder.wait_until(lambda: recorder.by_job["second"][-1] == "Canceled", "the queued job to cancel")
-        assert recorder.by_job == {"first": ["Queued", "Running"], "second": ["Queued", "Canceled"]}
+        assert recorder.by_job == {"first": ["Preparing", "Running"], "second": ["Preparing", "Canceled"]}
     finally:
         engine.shutdown()
 

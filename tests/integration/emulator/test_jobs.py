@@ -46,9 +46,11 @@ def test_invoke_with_overrides_runs_to_completion(ml_client, workspace, emulator
     assert record["spec"]["error_threshold"] == 3
     assert record["spec"]["max_retries"] == 2  # from the flat YAML
     assert record["status"] == "Completed", record["error"]
-    assert [entry["status"] for entry in record["history"]][:2] == ["NotStarted", "Queued"]
+    assert [entry["status"] for entry in record["history"]][:2] == ["Preparing", "Running"]
     fetched = ml_client.jobs.get(name)
     assert fetched.status == "Completed"
+    # services.Studio: the link the provider builds for the emulator (links.studio_job_url)
+    assert fetched.studio_url.startswith(emulator.url) and fetched.studio_url.endswith(f"/jobs/{name}")
     assert fetched.properties["emulator.miniBatchesTotal"] == "2"
 
 

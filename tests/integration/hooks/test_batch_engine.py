@@ -296,8 +296,7 @@ def test_folder_is_split_at_file_level_with_the_deployment_settings(hook, wasb, 
     record = job_record(emulator, job["job_name"])
     assert record["progress"] == {"done": math.ceil(7 / 3), "total": math.ceil(7 / 3), "failed_files": 0}
     assert [step["status"] for step in record["history"]] == [
-        "NotStarted",
-        "Queued",
+        "Preparing",
         "Running",
         "Finalizing",
         "Completed",
