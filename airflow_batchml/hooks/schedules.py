@@ -61,8 +61,24 @@ class ScheduleOperations:
             return schedule_dict(self.get_client().schedules.begin_disable(check_name("schedule", name)).result())
 
     def delete_schedule(self, name: str) -> None:
+        """Delete a schedule, disabling it first: Azure ML refuses to delete an enabled one (the delete's
+        operation fails with "Cannot delete an active trigger")."""
+        schedules = self.get_client().schedules
+        with remote_errors(f"Disabling schedule {name} before deleting it"):
+            if _is_enabled(schedules, check_name("schedule", name)):
+                schedules.begin_disable(name).result()
         with remote_errors(f"Deleting schedule {name}"):
-            self.get_client().schedules.begin_delete(check_name("schedule", name)).result()
+            schedules.begin_delete(name).result()
+
+
+def _is_enabled(schedules: Any, name: str) -> bool:
+    """Whether the schedule is enabled; a missing one is left for the delete to answer."""
+    from azure.core.exceptions import ResourceNotFoundError
+
+    try:
+        return bool(schedules.get(name).is_enabled)
+    except ResourceNotFoundError:
+        return False
 
 
 def _schedule_from_arguments(

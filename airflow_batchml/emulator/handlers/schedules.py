@@ -3,7 +3,9 @@
 The emulator records schedules (the plugin creates, lists, enables and disables them) but does not fire
 them: the change-based scheduling the project is about runs in Airflow, not here. Creates, re-PUTs (enable,
 disable) and deletes are long-running operations of the management front end, a re-PUT answering 201 as
-recorded (schedule/e2etests/test_schedule.pyTestScheduletest_schedule_lifetime.json, ``lro.py``).
+recorded (schedule/e2etests/test_schedule.pyTestScheduletest_schedule_lifetime.json, ``lro.py``). The same
+recording deletes an enabled schedule: the DELETE is accepted (202) and its operation then fails with
+``UserError`` "Cannot delete an active trigger", the schedule left as it was; it must be disabled first.
 """
 
 from __future__ import annotations
@@ -66,7 +68,12 @@ def list_schedules(request: Request) -> JSONResponse:
 
 def delete_schedule(request: Request, name: str) -> Response:
     ctx = ctx_of(request)
-    return lro.deleted(ctx, request, KIND, ctx.store.delete(KIND, f"{KIND}/{name}"))
+    path = f"{KIND}/{name}"
+    schedule = ctx.store.get(KIND, path)
+    if schedule is not None and schedule.body["properties"]["isEnabled"]:
+        refusal = {"code": "UserError", "message": "Cannot delete an active trigger."}
+        return lro.deleted(ctx, request, KIND, True, refusal)
+    return lro.deleted(ctx, request, KIND, ctx.store.delete(KIND, path))
 
 
 def _serialise(ctx: EmulatorContext, resource: Resource) -> dict[str, Any]:
