@@ -60,7 +60,7 @@ def azurite(tmp_path_factory) -> str:
 
 @pytest.fixture(scope="session")
 def emulator(azurite, tmp_path_factory) -> TestEmulator:
-    """The emulator, naming batch jobs as Azure does unless AZUREML_EMULATOR_HONOUR_JOB_NAMES=1 (run both)."""
+    """The emulator, naming batch jobs as Azure does unless AZUREML_EMULATOR_HONOUR_JOB_NAMES=1."""
     honour = os.environ.get(HONOUR_NAMES_VARIABLE) == "1"
     process = TestEmulator(tmp_path_factory.mktemp("emulator-state"), azurite, honour_job_names=honour)
     process.start()
@@ -68,6 +68,38 @@ def emulator(azurite, tmp_path_factory) -> TestEmulator:
         yield process
     finally:
         process.stop()
+
+
+NAMING_MODES = ("service-names", "requested-names")
+# Runs a test once per naming mode: the service names batch jobs itself, as Azure ML does, or keeps requested names.
+both_namings = pytest.mark.parametrize("naming", NAMING_MODES, indirect=True)
+
+
+def naming_mode(emulator: EmulatorProcess) -> str:
+    """``requested-names`` for an emulator started with --honour-job-names, else ``service-names``."""
+    return NAMING_MODES[1] if emulator.honour_job_names else NAMING_MODES[0]
+
+
+@pytest.fixture(scope="session")
+def emulators(azurite, emulator, tmp_path_factory) -> dict[str, TestEmulator]:
+    """Both naming modes by name: ``emulator``, and a second emulator on the same Azurite naming jobs the other way.
+
+    The two share the datastore containers, so tests running in both modes keep their keys (and so their
+    output folders) apart, e.g. with the mode in the run id."""
+    other = TestEmulator(
+        tmp_path_factory.mktemp("emulator-other-naming"), azurite, honour_job_names=not emulator.honour_job_names
+    )
+    other.start()
+    try:
+        yield {naming_mode(process): process for process in (emulator, other)}
+    finally:
+        other.stop()
+
+
+@pytest.fixture
+def naming(request, emulator) -> str:
+    """The test's naming mode: its ``naming`` parameter (``both_namings``), else the mode ``emulator`` runs in."""
+    return getattr(request, "param", naming_mode(emulator))
 
 
 @pytest.fixture(scope="session")

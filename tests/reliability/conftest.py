@@ -1,6 +1,8 @@
 """The fault matrix's ledger: every scenario records a measured row, and the run ends with the table.
 
-Columns: the fault, whether the task recovered (reached the outcome its scenario defines: succeeded, or
+Columns: the fault, the naming mode it ran in (``service-names``: the emulator names batch jobs itself, as
+Azure ML does; ``requested-names``: it keeps the names asked for; the exactly-once scenarios run in both),
+whether the task recovered (reached the outcome its scenario defines: succeeded, or
 failed as intended and then succeeded on retry), Azure ML jobs created for the logical submission, blob
 changes lost and inputs scored more than once (see ``measure.py``). A scenario that breaks still records
 its row, ``NO`` and whatever could be measured; ``?`` marks a figure that could not be.
@@ -12,8 +14,8 @@ from collections.abc import Iterable
 
 import pytest
 
-from tests.integration.conftest import azurite, emulator  # noqa: F401  (shared fixtures)
-from tests.integration.hooks.conftest import airflow_connections, hook, wasb  # noqa: F401
+from tests.integration.conftest import azurite, emulator, emulators, naming  # noqa: F401  (shared fixtures)
+from tests.integration.hooks.conftest import airflow_connections, hook, service, wasb  # noqa: F401
 from tests.integration.operators.conftest import context  # noqa: F401
 from tests.reliability.measure import FaultOutcome
 
@@ -35,12 +37,13 @@ def _figure(values: Iterable[int | None], each: bool = False) -> str:
 
 
 def table_rows(ledger: list[FaultOutcome]) -> list[tuple[str, ...]]:
-    """One row per scenario, or per group of scenarios (recovered as ``n/m``), in the order they ran."""
-    groups: dict[str, list[FaultOutcome]] = {}
+    """One row per scenario and naming mode, or per group of scenarios (recovered as ``n/m``), in the order
+    they ran."""
+    groups: dict[tuple[str, str], list[FaultOutcome]] = {}
     for row in ledger:
-        groups.setdefault(row.group or row.fault, []).append(row)
+        groups.setdefault((row.group or row.fault, row.naming), []).append(row)
     rows = []
-    for label, members in groups.items():
+    for (label, mode), members in groups.items():
         recovered = sum(member.recovered for member in members)
         if len(members) > 1:
             label, shown = f"{label} ({len(members)} cases)", f"{recovered}/{len(members)}"
@@ -49,6 +52,7 @@ def table_rows(ledger: list[FaultOutcome]) -> list[tuple[str, ...]]:
         rows.append(
             (
                 label,
+                mode,
                 shown,
                 _figure((m.jobs_created for m in members), each=True),
                 _figure(m.changes_lost for m in members),
@@ -61,17 +65,25 @@ def table_rows(ledger: list[FaultOutcome]) -> list[tuple[str, ...]]:
 def pytest_terminal_summary(terminalreporter) -> None:
     if not LEDGER:
         return
-    header = ("fault", "recovered", "jobs created", "changes lost", "duplicates")
+    header = ("fault", "job names", "recovered", "jobs created", "changes lost", "duplicates")
     rows = table_rows(LEDGER)
-    width = max(len(row[0]) for row in [header, *rows])
+    widths = [max(len(row[column]) for row in [header, *rows]) for column in range(len(header))]
+    left = 3  # fault, job names and recovered read left-aligned, the figures right-aligned
+
+    def line(cells: tuple[str, ...]) -> str:
+        padded = [
+            cell.ljust(width) if column < left else cell.rjust(width)
+            for column, (cell, width) in enumerate(zip(cells, widths, strict=True))
+        ]
+        return "| " + " | ".join(padded) + " |"
+
     write = terminalreporter.write_line
     write("")
     write("Fault matrix")
-    write(f"| {header[0]:<{width}} | " + " | ".join(header[1:]) + " |")
-    write(f"|{'-' * (width + 2)}|" + "|".join("-" * (len(name) + 2) for name in header[1:]) + "|")
+    write(line(header))
+    write("|" + "|".join("-" * (width + 2) for width in widths) + "|")
     for row in rows:
-        cells = [f"{row[1]:<9}", *(f"{cell:>{len(name)}}" for cell, name in zip(row[2:], header[2:], strict=True))]
-        write(f"| {row[0]:<{width}} | " + " | ".join(cells) + " |")
+        write(line(row))
     write("")  # a Markdown table ends at a blank line
     write(
         f"Faults tried: {len(LEDGER)}, tasks recovered: {sum(row.recovered for row in LEDGER)}, "

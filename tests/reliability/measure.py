@@ -19,6 +19,8 @@ from collections import Counter
 from dataclasses import dataclass, replace
 from typing import Any
 
+from tests.integration.conftest import NAMING_MODES, naming_mode
+
 DATASTORE_PATH = "azureml://datastores/workspaceblobstore/paths/"
 
 
@@ -32,6 +34,7 @@ class FaultOutcome:
     changes_lost: int | None
     duplicates: int | None
     group: str | None = None  # rows of one group print as one line
+    naming: str = NAMING_MODES[0]  # the naming mode of the emulator it ran on
 
 
 def emulator_jobs(emulator) -> list[dict[str, Any]]:
@@ -42,14 +45,15 @@ def emulator_jobs(emulator) -> list[dict[str, Any]]:
 
 
 class Scenario:
-    """Measures a scenario's row; the scenario sets ``recovered`` once its task reached the outcome it defines.
+    """Measures a scenario's row on ``emulator`` (whose naming mode the row names); the scenario sets
+    ``recovered`` once its task reached the outcome it defines.
 
     :param inputs: the blob folder (``rel/fast/``) the logical submission scores; None when it scores none
         (then every job created during the scenario counts).
     """
 
     def __init__(self, fault: str, emulator, wasb, container: str, inputs: str | None, group: str | None) -> None:
-        self.fault, self.group = fault, group
+        self.fault, self.group, self.naming = fault, group, naming_mode(emulator)
         self.recovered = False
         self._emulator, self._wasb, self._container = emulator, wasb, container
         self._inputs = inputs
@@ -74,6 +78,7 @@ class Scenario:
             changes_lost=len(landed - set(scored)),
             duplicates=sum(count - 1 for count in scored.values()),
             group=self.group,
+            naming=self.naming,
         )
         return self._outcome
 
@@ -83,7 +88,7 @@ class Scenario:
             try:
                 self.measure()
             except Exception:  # the emulator or Azurite is down: record the row with what is unknown
-                return FaultOutcome(self.fault, self.recovered, None, None, None, self.group)
+                return FaultOutcome(self.fault, self.recovered, None, None, None, self.group, self.naming)
         return replace(self._outcome, recovered=self.recovered)
 
     def _reads_inputs(self, job: dict[str, Any]) -> bool:

@@ -14,7 +14,7 @@ import pytest
 from airflow_batchml.operators.batch_scoring import AzureMLInvokeBatchEndpointOperator
 from airflow_batchml.triggers.blob_changes import WasbBlobChangeTrigger
 from tests.integration.blob_changes.conftest import next_event
-from tests.integration.hooks.conftest import DATA, airflow_connections, hook, wasb  # noqa: F401  (shared fixtures)
+from tests.integration.hooks.conftest import DATA, airflow_connections, hook, service, wasb  # noqa: F401  (shared fixtures)
 from tests.integration.operators.conftest import RecordingTaskInstance
 
 pytestmark = pytest.mark.integration

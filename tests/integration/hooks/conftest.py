@@ -13,6 +13,7 @@ import pytest
 
 from airflow_batchml.hooks.azure_ml import AzureMLHook
 from airflow_batchml.hooks.job_status import AzureMLJobStatus
+from tests.integration.conftest import naming_mode
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 JOB_DEADLINE = 180.0
@@ -28,12 +29,24 @@ def airflow_connections(emulator):
 
 
 @pytest.fixture
-def hook(airflow_connections) -> AzureMLHook:
+def service(request, naming, emulator, airflow_connections, monkeypatch):
+    """The emulator of the test's naming mode (``emulator`` unless ``both_namings`` asks for the other), the
+    connections pointing at it for the test."""
+    if naming == naming_mode(emulator):
+        return emulator
+    chosen = request.getfixturevalue("emulators")[naming]  # the second emulator starts only when a test needs it
+    for key, value in chosen.airflow_env().items():
+        monkeypatch.setenv(key, value)
+    return chosen
+
+
+@pytest.fixture
+def hook(service) -> AzureMLHook:
     return AzureMLHook(polling_interval=0.5)
 
 
 @pytest.fixture
-def wasb(airflow_connections):
+def wasb(service):
     from airflow.providers.microsoft.azure.hooks.wasb import WasbHook
 
     return WasbHook(wasb_conn_id="wasb_default")

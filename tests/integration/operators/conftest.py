@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.hooks.conftest import airflow_connections, hook, wasb  # noqa: F401  (shared fixtures)
+from tests.integration.hooks.conftest import airflow_connections, hook, service, wasb  # noqa: F401  (shared fixtures)
 
 
 @dataclass

@@ -10,6 +10,7 @@ from airflow_batchml.exceptions import AzureMLJobError
 from airflow_batchml.links import JOB_XCOM_KEY
 from airflow_batchml.operators.batch_scoring import AzureMLInvokeBatchEndpointOperator
 from airflow_batchml.triggers.job import AzureMLJobTrigger
+from tests.integration.conftest import both_namings
 from tests.integration.hooks.conftest import DATA, SLOW_SCRIPT, deploy_script, upload_inputs, wait_for_job
 from tests.integration.operators.conftest import RecordingStateStore, RecordingTaskInstance, run_trigger
 
@@ -19,11 +20,21 @@ ENDPOINT = "ops-batch"
 
 
 @pytest.fixture(scope="module")
-def endpoint(airflow_connections, tmp_path_factory):
-    """An endpoint with a fast default deployment and a slow one (sleeps per file) for timeout tests."""
-    from airflow_batchml.hooks.azure_ml import AzureMLHook
+def endpoints() -> dict[str, dict]:
+    """The ``endpoint`` of each naming mode, deployed when the first test in that mode asks for it."""
+    return {}
 
-    hook = AzureMLHook(polling_interval=0.5)
+
+@pytest.fixture
+def endpoint(service, naming, endpoints, hook, tmp_path_factory):
+    """On the test's emulator: an endpoint with a fast default deployment and a slow one (sleeps per file) for
+    timeout tests."""
+    if naming not in endpoints:
+        endpoints[naming] = deploy_endpoint(hook, tmp_path_factory)
+    return endpoints[naming]
+
+
+def deploy_endpoint(hook, tmp_path_factory) -> dict:
     hook.ensure_compute("batch-cluster")
     hook.create_or_update_batch_endpoint(ENDPOINT)
     hook.create_or_update_batch_deployment(str(DATA / "deployment.yml"), endpoint_name=ENDPOINT, set_default=True)
@@ -71,23 +82,26 @@ def test_deferred_wait_through_the_real_trigger(endpoint, wasb, context):
     assert (result["status"], result["deployment_name"]) == ("Completed", "digits-logreg")
 
 
+@both_namings
 @pytest.mark.parametrize("found_by", ["task_state_store", "output"])
-def test_retry_attaches_to_the_first_job(endpoint, wasb, emulator, found_by):
+def test_retry_attaches_to_the_first_job(endpoint, wasb, service, found_by, naming):
     """A task killed right after submitting and retried leaves exactly one job: found through the job name
-    the first try kept, or (no store, as in older Airflow) through the output folder its key chose."""
+    the first try kept, or (no store, as in older Airflow) through the output folder its key chose; whether
+    the service named the job itself or kept the name asked for."""
     folder = upload_inputs(wasb, endpoint["container"], f"ops/retry-{found_by}", 2)
     store = RecordingStateStore() if found_by == "task_state_store" else None
-    first_try = {"ti": RecordingTaskInstance(run_id=f"retry-{found_by}", try_number=1), "task_state_store": store}
+    run_id = f"retry-{found_by}-{naming}"  # the two modes share Azurite: their output folders must differ
+    first_try = {"ti": RecordingTaskInstance(run_id=run_id, try_number=1), "task_state_store": store}
     submitted = operator(inputs=folder, wait_for_completion=False).execute(first_try)
     if store is not None:
         assert store.values["azure_ml_job"]["job_name"] == submitted["job_name"]
-    before = job_count(emulator)
-    second_try = {"ti": RecordingTaskInstance(run_id=f"retry-{found_by}", try_number=2), "task_state_store": store}
+    before = job_count(service)
+    second_try = {"ti": RecordingTaskInstance(run_id=run_id, try_number=2), "task_state_store": store}
     result = operator(inputs=folder, deferrable=False).execute(second_try)
     assert result["job_name"] == submitted["job_name"]
     assert result["output_uri"] == submitted["output_uri"]
     assert result["status"] == "Completed"
-    assert job_count(emulator) == before
+    assert job_count(service) == before
 
 
 def test_different_runs_get_different_jobs(endpoint, wasb):
