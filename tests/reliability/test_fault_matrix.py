@@ -377,4 +377,5 @@ def test_same_blob_change_delivered_twice_scores_once(stack, hook, wasb, scenari
         measured.recovered = completed and again["job_name"] == first["job_name"]
         row = measured.measure()
     assert (first["attached"], again["attached"]) == (False, True)
+    assert (first["job_name"] == name) == (naming == "requested-names"), "the emulator is not in this naming mode"
     assert (row.recovered, row.jobs_created, row.changes_lost, row.duplicates) == (True, 1, 0, 0)
