@@ -14,7 +14,14 @@ import pytest
 from airflow_batchml.operators.batch_scoring import AzureMLInvokeBatchEndpointOperator
 from airflow_batchml.triggers.blob_changes import WasbBlobChangeTrigger
 from tests.integration.blob_changes.conftest import next_event
-from tests.integration.hooks.conftest import DATA, airflow_connections, hook, service, wasb  # noqa: F401  (shared fixtures)
+from tests.integration.hooks.conftest import (  # noqa: F401  (shared fixtures)
+    DATA,
+    airflow_connections,
+    hook,
+    service,
+    wait_for_job,
+    wasb,
+)
 from tests.integration.operators.conftest import RecordingTaskInstance
 
 pytestmark = pytest.mark.integration
@@ -52,17 +59,22 @@ def change_records(container: str, folder: str, datastore: str | None) -> list[d
 
 @pytest.mark.parametrize("datastore", ["workspaceblobstore", None], ids=["datastore-uri", "blob-url"])
 def test_each_record_scores_exactly_its_blob(workspace_container, wasb, hook, datastore):  # noqa: F811
-    """One job takes every record as an input; each file it scored has its record's name and its blob's size."""
+    """Each record is one mapped task's input (a model deployment takes one input), as in the blob-change
+    DAG; the file its job scored has the record's name and its blob's size."""
     folder = f"awkward-{datastore or 'url'}"
     for size, name in enumerate(AWKWARD_NAMES, start=1):
         wasb.load_string("x" * size, workspace_container, f"{folder}/{name}", overwrite=True)
     records = change_records(workspace_container, folder, datastore)
-    inputs = {f"blob{index}": record for index, record in enumerate(records)}
-    operator = AzureMLInvokeBatchEndpointOperator(
-        task_id="score", endpoint_name=ENDPOINT, inputs=inputs, deferrable=False, poll_interval=0.2
-    )
-    result = operator.execute({"ti": RecordingTaskInstance(run_id=folder)})
-    scored = hook.read_datastore_file(f"{result['output_uri']}predictions.csv").decode()
+    submitted = [
+        AzureMLInvokeBatchEndpointOperator(
+            task_id="score", endpoint_name=ENDPOINT, inputs=record, wait_for_completion=False
+        ).execute({"ti": RecordingTaskInstance(run_id=folder, map_index=index)})
+        for index, record in enumerate(records)
+    ]
+    scored = []
+    for job in submitted:
+        assert wait_for_job(hook, job["job_name"])["status"] == "Completed"
+        scored += hook.read_datastore_file(f"{job['output_uri']}predictions.csv").decode().splitlines()
     label = (DATA / "model" / "model.txt").read_text().strip()
     expected = "".join(f"{name},{label},{size}\n" for size, name in enumerate(AWKWARD_NAMES, start=1))
-    assert sorted(scored.splitlines()) == sorted(expected.splitlines())  # a name's newline splits its row alike
+    assert sorted(scored) == sorted(expected.splitlines())  # a name's newline splits its row alike
