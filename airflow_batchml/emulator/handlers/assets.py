@@ -1,6 +1,6 @@
 """Versioned assets (models, codes, environments, data) and the datastores behind them.
 
-The rules are the ones azure-ai-ml depends on (AZURE_ML_WIRE.md, trap T8): containers carry
+The rules are the ones azure-ai-ml depends on (read in its asset operations): containers carry
 ``latestVersion``/``nextVersion``; version PUTs answer with ``id``; models always have a ``flavors`` object;
 a code hash is searched across all code containers (T7); an identical environment re-PUT is a 200 and a
 changed one a 409, which makes the SDK move to ``nextVersion``; a model/code/data version cannot change
