@@ -2,7 +2,7 @@
 
 The rules are the ones azure-ai-ml depends on (read in its asset operations): containers carry
 ``latestVersion``/``nextVersion``; version PUTs answer with ``id``; models always have a ``flavors`` object;
-a code hash is searched across all code containers (T7); an identical environment re-PUT is a 200 and a
+a code hash is searched across all code containers; an identical environment re-PUT is a 200 and a
 changed one a 409, which makes the SDK move to ``nextVersion``; a model/code/data version cannot change
 its path. Handlers for one family are made by :func:`family_handlers`, so the route table stays a table.
 """
