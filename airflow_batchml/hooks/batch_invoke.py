@@ -23,6 +23,7 @@ from typing import Any
 
 from airflow_batchml.batch_job import BatchInput, BatchJobOverrides, check_output_path, output_type
 from airflow_batchml.exceptions import AzureMLConfigurationError, AzureMLRemoteError
+from airflow_batchml.hooks.azure_ml_async import TRANSIENT_HTTP_STATUSES
 from airflow_batchml.hooks.errors import remote_errors
 from airflow_batchml.hooks.job_status import AzureMLJobStatus, normalise_status
 from airflow_batchml.names import check_name
@@ -34,7 +35,6 @@ MAX_RESUBMISSIONS = 20
 MAX_LISTED_JOBS = 500
 SUBMIT_ATTEMPTS = 3
 RESUBMIT_DELAY = 2.0
-_TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 _LIST_API_VERSION = "2020-09-01-dataplanepreview"
 
 
@@ -104,7 +104,7 @@ def is_transient(err: Exception) -> bool:
     cause = err.__cause__
     if isinstance(cause, (ServiceRequestError, ServiceResponseError)):
         return True
-    return isinstance(cause, HttpResponseError) and getattr(cause, "status_code", None) in _TRANSIENT_STATUSES
+    return isinstance(cause, HttpResponseError) and getattr(cause, "status_code", None) in TRANSIENT_HTTP_STATUSES
 
 
 class BatchInvokeOperations:
