@@ -1,82 +1,90 @@
-"""The v1 published-pipeline REST surface, each published pipeline bound to a batch endpoint.
+"""The v1 published pipelines: list, get, status (disable) and runs, each pipeline bound to a batch endpoint.
 
 SDK v1 pipelines cannot be authored against the emulator, so a test-admin route publishes one: it names
-the batch endpoint (and optionally the deployment) that a run scores, and the data-path parameter whose
-``DataPathAssignments`` entry becomes the job's input. A run is a batch job named by the run id, so its
-status is also visible through jobs GET.
+the batch endpoint (and optionally the deployment) a run goes to, the pipeline's parameters with their
+defaults (a v1 ``PipelineEntity`` lists them in ``ParameterAssignments``) and its data-path parameters.
+A run is a batch job named by the run id, so its status is also visible through jobs GET.
+
+Routes and bodies as azureml-pipeline-core calls them (``aeva.py`` names the source): ``PublishedPipeline.
+list/get`` read ``GET Pipelines[?activeOnly=]`` and ``GET Pipelines/{id}``; ``disable()`` sends
+``PUT Pipelines/{id}/status`` with the JSON string ``"Disabled"`` and reads no body; a run is
+``POST PipelineRuns/PipelineSubmit/{id}`` with a ``PipelineSubmissionInfo`` and answers a
+``PipelineRunEntity`` whose ``Status`` is ``{"StatusCode": ...}`` (``NotStarted``, ``Running``, ``Failed``,
+``Finished``, ``Canceled``). Sources are silent on two refusals, so the less convenient answer is modelled:
+a pipeline that is not ``Active`` refuses runs (graph.py documents ``disable()`` as "unavailable to run"),
+and an assignment to a name the pipeline does not declare is refused rather than ignored.
 """
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
-from urllib.parse import quote
 
 from fastapi import Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from airflow_batchml.emulator.errors import BadRequest, NotFound
-from airflow_batchml.emulator.handlers import job_specs
+from airflow_batchml.emulator.handlers import aeva, pipeline_runs
 from airflow_batchml.emulator.handlers.common import EmulatorContext, JsonBody, arm_json, ctx_of
 from airflow_batchml.emulator.handlers.deployments import require_deployment
-from airflow_batchml.emulator.handlers.endpoints import default_deployment, require_endpoint
+from airflow_batchml.emulator.handlers.endpoints import require_endpoint
 from airflow_batchml.emulator.handlers.jobs import require_job, run_summary
+from airflow_batchml.emulator.state import Resource
 
 KIND = "pipelines"
 
 
 def publish_pipeline(request: Request, body: JsonBody = None) -> JSONResponse:
-    """Admin: publish a pipeline that runs batch scoring on ``endpoint`` (the deployment is optional)."""
+    """Admin: publish a pipeline that runs on batch endpoint ``endpoint`` (the deployment is optional)."""
     ctx = ctx_of(request)
     if not isinstance(body, dict) or not body.get("endpoint"):
         raise BadRequest("The field 'endpoint' (a batch endpoint name) is required to publish a pipeline.")
     require_endpoint(ctx, body["endpoint"])
     if body.get("deployment"):
         require_deployment(ctx, body["endpoint"], body["deployment"])
-    pipeline_id = str(uuid.uuid4())
+    parameters = body.get("parameters") or {}
+    if not isinstance(parameters, dict):
+        raise BadRequest("The field 'parameters' must map parameter names to default values.")
+    data_paths = body.get("data_path_parameters") or [body.get("data_path_parameter") or "input_data"]
     record = {
         "name": body.get("name") or f"{body['endpoint']}-pipeline",
+        "description": body.get("description"),
+        "version": body.get("version"),
         "endpoint": body["endpoint"],
         "deployment": body.get("deployment"),
-        "data_path_parameter": body.get("data_path_parameter") or "input_data",
+        "data_path_parameters": [str(name) for name in data_paths],
+        "parameters": {str(key): value for key, value in parameters.items()},
+        "status": aeva.ACTIVE,
     }
-    ctx.store.put(KIND, f"{KIND}/{pipeline_id}", record)
-    return arm_json({"Id": pipeline_id, **record, "Endpoint": _submit_url(ctx, pipeline_id)}, 201)
+    resource, _ = ctx.store.put(KIND, f"{KIND}/{aeva.new_id()}", record)
+    return arm_json(pipeline_entity(ctx, resource), 201)
+
+
+def list_pipelines(request: Request) -> JSONResponse:
+    ctx = ctx_of(request)
+    active_only = aeva.active_only(request)
+    items = [pipeline_entity(ctx, item) for item in ctx.store.list(KIND)]
+    return arm_json([item for item in items if not active_only or item["EntityStatus"] == aeva.ACTIVE])
+
+
+def get_pipeline(request: Request, pipeline_id: str) -> JSONResponse:
+    ctx = ctx_of(request)
+    return arm_json(pipeline_entity(ctx, require_pipeline(ctx, pipeline_id)))
+
+
+def put_pipeline_status(request: Request, pipeline_id: str, body: JsonBody = None) -> Response:
+    """``UpdateStatusAsync``: the body is the new status as a JSON string; 200 without a body."""
+    ctx = ctx_of(request)
+    pipeline = require_pipeline(ctx, pipeline_id)
+    status = aeva.entity_status(body, "The new status")
+    ctx.store.put(KIND, pipeline.path, {**pipeline.body, "status": status})
+    return Response(status_code=200)
 
 
 def submit_pipeline_run(request: Request, pipeline_id: str, body: JsonBody = None) -> JSONResponse:
-    """``PipelineSubmit``: start the bound batch job with the data path assigned to the parameter."""
+    """``PipelineSubmit``: start the bound batch job with the run's assignments."""
     ctx = ctx_of(request)
-    published = ctx.store.get(KIND, f"{KIND}/{pipeline_id}")
-    if published is None:
-        raise NotFound(f"Published pipeline {pipeline_id} was not found.")
-    if not isinstance(body, dict) or not body.get("ExperimentName"):
-        raise BadRequest("The field 'ExperimentName' is required to submit a pipeline run.")
-    pipeline = published.body
-    uri = _data_path_uri(body.get("DataPathAssignments") or {}, pipeline["data_path_parameter"])
-    endpoint = require_endpoint(ctx, pipeline["endpoint"])
-    deployment_name = pipeline["deployment"] or default_deployment(endpoint)
-    if not deployment_name:
-        raise BadRequest(f"Batch endpoint {pipeline['endpoint']} has no default deployment.", code="UserError")
-    run_id = str(uuid.uuid4())
-    job_request = {
-        "name": run_id,
-        "inputData": {pipeline["data_path_parameter"]: {"jobInputType": "UriFolder", "uri": uri}},
-        "properties": {"experimentName": body["ExperimentName"], "azureml.pipelineid": pipeline_id},
-        "parameterAssignments": body.get("ParameterAssignments") or {},
-    }
-    deployment = require_deployment(ctx, pipeline["endpoint"], deployment_name)
-    job, _ = job_specs.create_job(ctx, pipeline["endpoint"], deployment, job_request, name=run_id)
-    return arm_json(
-        {
-            "Id": job.name,
-            "Status": job.status,
-            "ExperimentName": job.experiment,
-            "PipelineId": pipeline_id,
-            "RunType": "azureml.PipelineRun",
-            "CreatedTime": job.created_at,
-        }
-    )
+    pipeline = require_pipeline(ctx, pipeline_id)
+    return arm_json(pipeline_runs.submit(ctx, pipeline, aeva.json_object(body, "a pipeline run")))
 
 
 def get_experiment_run(request: Request, experiment: str, run_id: str) -> JSONResponse:
@@ -87,17 +95,30 @@ def get_experiment_run(request: Request, experiment: str, run_id: str) -> JSONRe
     return arm_json(run_summary(job))
 
 
-def _data_path_uri(assignments: dict[str, Any], parameter: str) -> str:
-    assignment = assignments.get(parameter)
-    if not isinstance(assignment, dict) or not assignment.get("RelativePath"):
-        raise BadRequest(
-            f"DataPathAssignments.{parameter}: DataStoreName and RelativePath are required "
-            f"for the pipeline's data-path parameter {parameter}."
-        )
-    datastore = assignment.get("DataStoreName") or "workspaceblobstore"
-    # RelativePath is a plain blob path; a datastore URI's path is percent-encoded.
-    return f"azureml://datastores/{datastore}/paths/{quote(str(assignment['RelativePath']).lstrip('/'), safe='/')}"
+def require_pipeline(ctx: EmulatorContext, pipeline_id: str) -> Resource:
+    pipeline = ctx.store.get(KIND, f"{KIND}/{pipeline_id}")
+    if pipeline is None:
+        raise aeva.not_found("Published pipeline", pipeline_id)
+    return pipeline
 
 
-def _submit_url(ctx: EmulatorContext, pipeline_id: str) -> str:
-    return f"{ctx.base_url}/pipelines/v1.0{ctx.workspace_id}/PipelineRuns/PipelineSubmit/{pipeline_id}"
+def pipeline_entity(ctx: EmulatorContext, resource: Resource) -> dict[str, Any]:
+    """A ``PipelineEntity`` (models/pipeline_entity.py); ``Url`` is the run's REST endpoint."""
+    record = resource.body
+    return aeva.entity(
+        resource,
+        {
+            "Name": record["name"],
+            "Description": record.get("description"),
+            "Version": record.get("version"),
+            "GraphId": None,
+            "TotalRunSteps": 1,
+            # {str: str} in the model: defaults are sent as strings.
+            "ParameterAssignments": {key: str(value) for key, value in (record.get("parameters") or {}).items()},
+            "DataSetDefinitionValueAssignments": {},
+            "Url": f"{aeva.v1_base(ctx)}/PipelineRuns/PipelineSubmit/{resource.name}",
+            "ContinueRunOnStepFailure": False,
+            "Properties": {},
+            "EnableNotification": None,
+        },
+    )
