@@ -1,9 +1,9 @@
 """AzureMLAsyncHook: the async twin of AzureMLHook, for triggers.
 
 azure-ai-ml has no async client, and a triggerer may hold a thousand waits at once, so the twin speaks the
-two ARM calls a wait needs (job GET and job cancel) directly, with an async azure-identity credential
-and one aiohttp session per hook. It reads the same ``azure_ml`` connection, through the async
-connection lookup triggers must use.
+few ARM calls triggers need (job GET and cancel, datastore GET and listSecrets) directly, with an async
+azure-identity credential and one aiohttp session per hook. It reads the same ``azure_ml`` connection,
+through the async connection lookup triggers must use.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import ssl
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
+from urllib.parse import quote
 
 from airflow_batchml.exceptions import AzureMLNotFoundError, AzureMLRemoteError
 from airflow_batchml.hooks.connection_settings import AzureMLConnectionSettings
@@ -23,11 +24,18 @@ from airflow_batchml.redaction import redact
 
 JOB_API_VERSION = "2024-01-01-preview"
 CANCEL_API_VERSION = "2023-04-01-preview"
+# The version azure-ai-ml 1.32 used for datastore GET and listSecrets in the recorded real traffic
+# (Azure/azure-sdk-assets, recordings/datastore/e2etests/test_datastore.pyTestDatastoretest_file_store.json).
+DATASTORE_API_VERSION = "2024-07-01-preview"
 TRANSIENT_HTTP_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 
 
 class AzureMLTransientError(AzureMLRemoteError):
     """A failure worth retrying: throttling, a 5xx, a dropped connection."""
+
+
+class AzureMLAccessDeniedError(AzureMLRemoteError):
+    """Azure ML refused the connection's identity (401 or 403): a retry will not help until access changes."""
 
 
 @dataclass
@@ -96,12 +104,22 @@ class AzureMLAsyncHook:
             raise RuntimeError("use AzureMLAsyncHook inside 'async with'")
         return self._shared.settings
 
-    def _job_url(self, job_name: str) -> str:
+    @property
+    def credential(self) -> Any:
+        """The connection's async credential (shared; closed with the last hook), e.g. for storage tokens."""
+        if self._shared is None:
+            raise RuntimeError("use AzureMLAsyncHook inside 'async with'")
+        return self._shared.credential
+
+    def _workspace_url(self, path: str) -> str:
         s = self.settings
         return (
-            f"{self.settings.resource_manager}/subscriptions/{s.subscription_id}/resourceGroups/{s.resource_group}"
-            f"/providers/Microsoft.MachineLearningServices/workspaces/{s.workspace_name}/jobs/{job_name}"
+            f"{s.resource_manager}/subscriptions/{s.subscription_id}/resourceGroups/{s.resource_group}"
+            f"/providers/Microsoft.MachineLearningServices/workspaces/{s.workspace_name}/{path}"
         )
+
+    def _job_url(self, job_name: str) -> str:
+        return self._workspace_url(f"jobs/{job_name}")
 
     async def get_job_status(self, job_name: str) -> str:
         """Return the job's status as the wire spells it."""
@@ -112,7 +130,21 @@ class AzureMLAsyncHook:
         """Ask Azure ML to cancel the job (accepted is enough; the caller keeps polling)."""
         await self._request("POST", self._job_url(job_name) + "/cancel", CANCEL_API_VERSION, f"Cancelling {job_name}")
 
-    async def _request(self, method: str, url: str, api_version: str, action: str) -> dict[str, Any]:
+    async def get_datastore(self, name: str) -> dict[str, Any]:
+        """The datastore's ARM body (account, container, endpoint suffix, credential type; no secrets)."""
+        url = self._workspace_url(f"datastores/{quote(name, safe='')}")
+        return await self._request("GET", url, DATASTORE_API_VERSION, f"Reading datastore {name}")
+
+    async def list_datastore_secrets(self, name: str, expire_after_hours: int = 1) -> dict[str, Any]:
+        """The datastore's secrets as azure-ai-ml >= 1.32 asks for them: an expirable secret, which Azure
+        answers with ``{"secretsType": "Sas", "sasToken": ...}`` (or an account key for older stores)."""
+        url = self._workspace_url(f"datastores/{quote(name, safe='')}/listSecrets")
+        body = {"expirableSecret": True, "expireAfterHours": expire_after_hours}
+        return await self._request("POST", url, DATASTORE_API_VERSION, f"Reading secrets of datastore {name}", body)
+
+    async def _request(
+        self, method: str, url: str, api_version: str, action: str, body: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         import aiohttp
 
         shared = self._shared
@@ -122,7 +154,7 @@ class AzureMLAsyncHook:
         headers = {"Authorization": f"Bearer {token.token}", "Accept": "application/json"}
         try:
             async with shared.session.request(
-                method, url, params={"api-version": api_version}, headers=headers
+                method, url, params={"api-version": api_version}, headers=headers, json=body
             ) as response:
                 text = await response.text()
                 status = response.status
@@ -132,6 +164,8 @@ class AzureMLAsyncHook:
             raise AzureMLNotFoundError(f"{action}: not found")
         if status in TRANSIENT_HTTP_STATUSES:
             raise AzureMLTransientError(f"{action}: HTTP {status}")
+        if status in (401, 403):
+            raise AzureMLAccessDeniedError(f"{action}: access denied (HTTP {status}) {redact(text[:300])}")
         if status >= 400:
             raise AzureMLRemoteError(f"{action} failed: HTTP {status} {redact(text[:300])}")
         return json.loads(text) if text.strip() else {}

@@ -17,6 +17,9 @@ run. "Previous" follows Airflow's own order of runs by logical date; runs withou
 With no successful run yet, changes count from the moment this task first started (the first
 reschedule in ``reschedule`` mode), unless ``include_existing`` asks for every blob already there.
 
+The folder is a container plus ``prefix`` (through a WASB connection) or, as in Azure ML SDK v1
+schedules, a datastore plus ``path``, resolved through the workspace of an ``azure_ml`` connection.
+
 Both modes list through the same code as the trigger (``WasbBlobChangeTrigger.poll``), so poke,
 reschedule and deferrable runs agree on what a change is. Deferrable mode checks once before deferring.
 """
@@ -33,6 +36,7 @@ from airflow.sdk import BaseSensorOperator, PokeReturnValue, TaskInstanceState, 
 from airflow_batchml.changes import DEFAULT_SETTLE_SECONDS, ChangeSet, compile_glob, initial_state
 from airflow_batchml.exceptions import AzureMLConfigurationError
 from airflow_batchml.triggers.blob_changes import BlobListingTransientError, WasbBlobChangeTrigger, close_hook
+from airflow_batchml.triggers.blob_listing import check_source
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -43,35 +47,52 @@ STATE_XCOM_KEY = "blob_change_state"
 class WasbBlobChangeSensor(BaseSensorOperator):
     """Succeed with the list of blobs added or modified in a folder since this task's last success.
 
+    Name the folder by ``container_name`` (+ ``prefix``, ``wasb_conn_id``) or by ``datastore`` (+ ``path``,
+    ``azure_ml_conn_id``), not both.
+
     :param container_name: The container to watch. (templated)
     :param prefix: The folder inside it; empty for the container root. (templated)
-    :param wasb_conn_id: The WASB connection of the storage account. (templated)
+    :param wasb_conn_id: The WASB connection of the storage account (default ``wasb_default``). (templated)
     :param recursive: Include blobs in sub-folders.
     :param glob: Only blobs whose folder-relative name matches, e.g. ``"*.csv"``. (templated)
     :param include_existing: With no successful run yet, report every blob already in the folder.
     :param ignore_same_content: A blob written again with the same bytes (same Content-MD5) is no change
         (the saved state then holds every blob's MD5).
     :param settle_seconds: Storage clock tolerance (see ``airflow_batchml.changes``).
-    :param datastore: Azure ML datastore of this container; records then carry ``azureml://`` URIs.
+    :param datastore: Without ``container_name``: the Azure ML datastore to watch, resolved through the
+        workspace. With it: the datastore of that container, so records carry ``azureml://`` URIs. (templated)
+    :param path: The folder inside the datastore (datastore form); empty for its root. (templated)
+    :param azure_ml_conn_id: The ``azure_ml`` connection whose workspace holds the datastore (datastore
+        form; default ``azure_ml_default``). (templated)
     :param job_name_prefix: Readable start of the records' job names; ``<dag_id>-<task_id>`` when None.
     :param deferrable: Wait in the triggerer.
     """
 
-    template_fields: Sequence[str] = ("container_name", "prefix", "glob", "wasb_conn_id", "datastore")
+    template_fields: Sequence[str] = (
+        "container_name",
+        "prefix",
+        "glob",
+        "wasb_conn_id",
+        "datastore",
+        "path",
+        "azure_ml_conn_id",
+    )
     ui_color = "#0078d4"
 
     def __init__(
         self,
         *,
-        container_name: str,
+        container_name: str | None = None,
         prefix: str = "",
-        wasb_conn_id: str = "wasb_default",
+        wasb_conn_id: str | None = None,
         recursive: bool = False,
         glob: str | None = None,
         include_existing: bool = False,
         ignore_same_content: bool = False,
         settle_seconds: float = DEFAULT_SETTLE_SECONDS,
         datastore: str | None = None,
+        path: str | None = None,
+        azure_ml_conn_id: str | None = None,
         job_name_prefix: str | None = None,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         **kwargs: Any,
@@ -86,11 +107,16 @@ class WasbBlobChangeSensor(BaseSensorOperator):
         self.ignore_same_content = ignore_same_content
         self.settle_seconds = settle_seconds
         self.datastore = datastore
+        self.path = path
+        self.azure_ml_conn_id = azure_ml_conn_id
         self.job_name_prefix = job_name_prefix
         self.deferrable = deferrable
         self.state: dict[str, Any] | None = None
         if glob is not None and "{{" not in glob:
             compile_glob(glob)
+        # Which arguments are given decides the form; a templated datastore name is checked once rendered.
+        named = "placeholder" if isinstance(datastore, str) and "{{" in datastore else datastore
+        check_source(container_name, prefix, wasb_conn_id, named, path, azure_ml_conn_id)
 
     def execute(self, context: Context) -> Any:
         self.state = self.previous_state(context)
@@ -109,7 +135,7 @@ class WasbBlobChangeSensor(BaseSensorOperator):
         try:
             changes, records = asyncio.run(self._poll())
         except BlobListingTransientError as err:
-            self.log.warning("Listing %s/%s failed, will retry: %s", self.container_name, self.prefix, err)
+            self.log.warning("Listing %s failed, will retry: %s", self._where(), err)
             return PokeReturnValue(False)
         if not records:
             return PokeReturnValue(False)
@@ -149,16 +175,16 @@ class WasbBlobChangeSensor(BaseSensorOperator):
             ignore_same_content=self.ignore_same_content,
             settle_seconds=self.settle_seconds,
             datastore=self.datastore,
+            path=self.path,
+            azure_ml_conn_id=self.azure_ml_conn_id,
             job_name_prefix=self.job_name_prefix or f"{self.dag_id}-{self.task_id}",
             state=state,
             emit_state=True,
         )
 
     async def _poll(self) -> tuple[ChangeSet, list[dict[str, Any]]]:
-        from airflow.providers.microsoft.azure.hooks.wasb import WasbAsyncHook
-
         trigger = self.build_trigger(self.state)
-        hook = WasbAsyncHook(wasb_conn_id=self.wasb_conn_id)
+        hook = trigger.make_hook()
         try:
             changes, account_url = await trigger.poll(hook, self.state)
         finally:
@@ -168,5 +194,10 @@ class WasbBlobChangeSensor(BaseSensorOperator):
 
     def _succeed(self, context: Context, records: list[dict[str, Any]], state: dict[str, Any]) -> list[Any]:
         context["ti"].xcom_push(key=STATE_XCOM_KEY, value=state)
-        self.log.info("%d changed blob(s) in %s/%s", len(records), self.container_name, self.prefix)
+        self.log.info("%d changed blob(s) in %s", len(records), self._where())
         return records
+
+    def _where(self) -> str:
+        if self.container_name is None:
+            return f"datastore {self.datastore} path {self.path or ''}"
+        return f"{self.container_name}/{self.prefix}"

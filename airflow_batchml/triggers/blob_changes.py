@@ -2,8 +2,16 @@
 
 It is a ``BaseEventTrigger``, so it drives an ``AssetWatcher`` (a change updates the asset and starts the
 DAGs scheduled on it) and it also serves ``WasbBlobChangeSensor`` in deferrable mode. The change rules
-live in :mod:`airflow_batchml.changes`; this module lists the folder through the Azure provider's
-``WasbAsyncHook`` and decides what to remember, when, and where.
+live in :mod:`airflow_batchml.changes`; this module lists the folder (:mod:`.blob_listing`) and decides
+what to remember, when, and where.
+
+**Two ways to name the folder.** A container plus ``prefix``, reached through a WASB connection (the Azure
+provider's ``WasbAsyncHook``); or an Azure ML datastore plus ``path``, resolved through the workspace of an
+``azure_ml`` connection (:mod:`airflow_batchml.hooks.datastores`: the datastore's container, and its SAS or
+key from ``listSecrets``), as Azure ML SDK v1 change-based schedules named a datastore. Both list the same
+way and give the same records for the same blob (the datastore form's records always carry ``azureml://``
+URIs), and both keep their state under the same key for the same container and folder, so a watcher moved
+from one form to the other carries on from where it was.
 
 **Where the state lives: Airflow's asset state store.** A watcher trigger is re-created often (every
 time ``run()`` returns, on triggerer restarts and redistribution), so its state must outlive the
@@ -15,9 +23,11 @@ Airflow where ``airflow assets`` tooling and DB backups already cover it. What t
 a compare-and-swap against two triggerers polling the same folder at once, matters less here: Airflow
 runs each trigger on one triggerer, and a brief overlap during redistribution only duplicates a
 delivery, which deterministic job names absorb. The state is small (see ``changes``), well under the
-store's 64 KB value guideline. The key holds the folder and options, so several watchers of one asset
-do not collide. Outside a triggerer (``asset_state_store`` is None, e.g. a deferred sensor) the state
-starts from the ``state`` argument and lives in the instance; the sensor keeps it in XCom instead.
+store's 64 KB value guideline. The key holds the container, folder and options, so several watchers of
+one asset do not collide (a datastore's container is known once it is resolved, so that form loads its
+state after the first resolution, and again should the datastore move to another container). Outside
+a triggerer (``asset_state_store`` is None, e.g. a deferred sensor) the state starts from the ``state``
+argument and lives in the instance; the sensor keeps it in XCom instead.
 
 **Delivery is at-least-once.** The new state is saved only after the generator is resumed past the
 event(s) of a poll, and then only at the start of the next cycle, after ``poll_interval``: by then the
@@ -27,32 +37,29 @@ skips one. Re-delivery is harmless for scoring because each blob record carries 
 from container, name and etag (:func:`airflow_batchml.job_names.change_job_name`): submitting it again
 attaches to the job of the first delivery.
 
-**Errors.** Transient storage errors (connection refused, timeouts, throttling, 5xx) are logged on
-change and retried with exponential backoff from ``retry_delay`` to ``max_retry_delay``; the listing
-then catches up, because the state only moves when a poll completes. Permanent errors (missing
-connection, unknown container, a prefix that names a blob, denied access) yield one ``error`` event
-naming what to fix, then are re-checked every ``max_retry_delay`` without repeating the event, so a
-misconfigured watcher neither spins nor floods the asset with events.
+**Errors.** Transient storage or Azure ML errors (connection refused, timeouts, throttling, 5xx) are
+logged on change and retried with exponential backoff from ``retry_delay`` to ``max_retry_delay``; the
+listing then catches up, because the state only moves when a poll completes. Permanent errors (missing
+connection, unknown container or datastore, a datastore that holds no blobs, a prefix that names a blob,
+denied access) yield one ``error`` event naming what to fix, then are re-checked every ``max_retry_delay``
+without repeating the event, so a misconfigured watcher neither spins nor floods the asset with events.
+After any failure the datastore form asks the workspace again (a fixed datastore, a renewed SAS).
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import hashlib
 import inspect
 import json
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, NoReturn
 
 from airflow.exceptions import AirflowNotFoundException
 from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 
 from airflow_batchml.changes import (
     DEFAULT_SETTLE_SECONDS,
-    BlobEntry,
     BlobFolder,
     ChangeSet,
     account_endpoint,
@@ -60,22 +67,25 @@ from airflow_batchml.changes import (
     detect_changes,
 )
 from airflow_batchml.exceptions import AzureMLConfigurationError, AzureMLError
+from airflow_batchml.hooks.azure_ml_async import AzureMLTransientError
+from airflow_batchml.hooks.datastores import DatastoreBlobHook
+from airflow_batchml.triggers.blob_listing import (
+    MAX_PAGE_SIZE,
+    BlobListingTransientError,
+    check_source,
+    classify_storage_error,
+    close_hook,
+    list_folder,
+)
 
-if TYPE_CHECKING:
-    # The storage SDK costs ~0.7 s to import: DAG files that build this trigger (an AssetWatcher) or the
-    # sensor must not pay it at parse time, so it is imported where the triggerer or a task uses it.
-    from airflow.providers.microsoft.azure.hooks.wasb import WasbAsyncHook
-
-TRANSIENT_STATUS_CODES = frozenset({408, 429, 500, 502, 503, 504})
-MAX_PAGE_SIZE = 5000
-
-
-class BlobListingTransientError(AzureMLError):
-    """Storage did not answer this time (network, throttling, 5xx); the next attempt may succeed."""
+__all__ = ["BlobListingTransientError", "WasbBlobChangeTrigger", "classify_storage_error", "close_hook"]
 
 
 class WasbBlobChangeTrigger(BaseEventTrigger):
     """Poll a folder of a blob container and emit the blobs added or modified since the last poll.
+
+    Name the folder by ``container_name`` (+ ``prefix``, ``wasb_conn_id``) or by ``datastore`` (+ ``path``,
+    ``azure_ml_conn_id``), not both.
 
     Event payload: ``status`` (``changes`` or ``error``), ``container``, ``prefix``, ``blobs`` (records
     with ``name``, ``etag``, ``size``, ``last_modified``, ``change``, ``uri``, ``type`` and ``job_name``),
@@ -83,7 +93,7 @@ class WasbBlobChangeTrigger(BaseEventTrigger):
 
     :param container_name: The container to watch.
     :param prefix: The folder inside it; empty for the container root.
-    :param wasb_conn_id: The WASB connection of the storage account.
+    :param wasb_conn_id: The WASB connection of the storage account (default ``wasb_default``).
     :param recursive: Include blobs in sub-folders (Azure ML v1 schedules did not).
     :param glob: Only blobs whose folder-relative name matches, e.g. ``"*.csv"``.
     :param poll_interval: Seconds between listings.
@@ -93,7 +103,11 @@ class WasbBlobChangeTrigger(BaseEventTrigger):
     :param ignore_same_content: A blob written again with the same bytes (same Content-MD5) is no change
         (the state then holds every blob's MD5).
     :param settle_seconds: Storage clock tolerance kept behind the listing start (see ``changes``).
-    :param datastore: Azure ML datastore of this container; records then carry ``azureml://`` URIs.
+    :param datastore: Without ``container_name``: the Azure ML datastore to watch, resolved through the
+        workspace. With it: the datastore of that container, so records carry ``azureml://`` URIs.
+    :param path: The folder inside the datastore (datastore form); empty for its root.
+    :param azure_ml_conn_id: The ``azure_ml`` connection whose workspace holds the datastore (datastore
+        form; default ``azure_ml_default``).
     :param job_name_prefix: Readable start of the deterministic job names in the records.
     :param state: Starting state when no asset state store is attached (the sensor's saved state).
     :param emit_state: Put the new state in each event (for the sensor, which stores it in XCom).
@@ -104,9 +118,9 @@ class WasbBlobChangeTrigger(BaseEventTrigger):
 
     def __init__(
         self,
-        container_name: str,
+        container_name: str | None = None,
         prefix: str = "",
-        wasb_conn_id: str = "wasb_default",
+        wasb_conn_id: str | None = None,
         recursive: bool = False,
         glob: str | None = None,
         poll_interval: float = 60.0,
@@ -116,6 +130,8 @@ class WasbBlobChangeTrigger(BaseEventTrigger):
         ignore_same_content: bool = False,
         settle_seconds: float = DEFAULT_SETTLE_SECONDS,
         datastore: str | None = None,
+        path: str | None = None,
+        azure_ml_conn_id: str | None = None,
         job_name_prefix: str = "blob-change",
         state: dict[str, Any] | None = None,
         emit_state: bool = False,
@@ -124,9 +140,12 @@ class WasbBlobChangeTrigger(BaseEventTrigger):
         max_retry_delay: float = 300.0,
     ) -> None:
         super().__init__()
+        check_source(container_name, prefix, wasb_conn_id, datastore, path, azure_ml_conn_id)
+        check_arguments(page_size, retry_delay, max_retry_delay)
+        on_datastore = container_name is None
         self.container_name = container_name
         self.prefix = prefix
-        self.wasb_conn_id = wasb_conn_id
+        self.wasb_conn_id = None if on_datastore else (wasb_conn_id or "wasb_default")
         self.recursive = recursive
         self.glob = glob
         self.poll_interval = poll_interval
@@ -136,41 +155,69 @@ class WasbBlobChangeTrigger(BaseEventTrigger):
         self.ignore_same_content = ignore_same_content
         self.settle_seconds = settle_seconds
         self.datastore = datastore
+        self.path = (path or "") if on_datastore else None
+        self.azure_ml_conn_id = (azure_ml_conn_id or "azure_ml_default") if on_datastore else None
         self.job_name_prefix = job_name_prefix
         self.state = state
         self.emit_state = emit_state
         self.page_size = page_size
         self.retry_delay = retry_delay
         self.max_retry_delay = max_retry_delay
-        self.folder = BlobFolder(prefix, recursive, glob)
+        self.folder = BlobFolder(self.path if on_datastore else prefix, recursive, glob)
+        self._resolved_container: str | None = None
         self._prefix_checked = False
-        check_arguments(container_name, page_size, retry_delay, max_retry_delay)
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         names = list(inspect.signature(type(self).__init__).parameters)[1:]
         return f"{type(self).__module__}.{type(self).__qualname__}", {name: getattr(self, name) for name in names}
 
     @property
+    def on_datastore(self) -> bool:
+        """Whether the folder is named by a datastore (resolved through the workspace) rather than a container."""
+        return self.container_name is None
+
+    @property
+    def container(self) -> str | None:
+        """The container listed: ``container_name``, or the datastore's once resolved."""
+        return self.container_name or self._resolved_container
+
+    @property
     def state_key(self) -> str:
-        """Asset-store key: the folder and the options that change what counts, hashed to stay short."""
-        options = [self.container_name, self.folder.prefix, self.recursive, self.glob, self.track_deletions]
+        """Asset-store key: the container, folder and options that change what counts, hashed to stay short.
+
+        The same for both forms on the same container and folder. Needs the container (for the datastore
+        form: resolved).
+        """
+        if self.container is None:
+            raise RuntimeError("the datastore is not resolved yet")
+        options = [self.container, self.folder.prefix, self.recursive, self.glob, self.track_deletions]
         if self.ignore_same_content:  # appended only when on: existing watchers keep their key and state
             options.append("ignore_same_content")
         digest = hashlib.sha256(json.dumps(options).encode()).hexdigest()[:16]
-        return f"wasb_blob_changes/{self.container_name}/{digest}"
+        return f"wasb_blob_changes/{self.container}/{digest}"
 
-    async def run(self) -> AsyncIterator[TriggerEvent]:
+    def make_hook(self) -> Any:
+        """The hook that lists the folder: the WASB async hook, or the datastore's (close with ``close_hook``)."""
+        if self.on_datastore:
+            return DatastoreBlobHook(str(self.azure_ml_conn_id), str(self.datastore))
         from airflow.providers.microsoft.azure.hooks.wasb import WasbAsyncHook
 
-        hook = WasbAsyncHook(wasb_conn_id=self.wasb_conn_id)
-        state, pending = await self._load_state(), None
+        return WasbAsyncHook(wasb_conn_id=self.wasb_conn_id)
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        hook = self.make_hook()
+        key, state, pending = None, None, None
         failures, reported = 0, None
         try:
             while True:
                 if pending is not None:
-                    state, pending = pending, None
-                    await self._save_state(state)
+                    await self._save_state(*pending)
+                    pending = None
                 try:
+                    if self.on_datastore:  # its container (so its state key) is known once resolved
+                        await self.connect(hook)
+                    if key != self.state_key:  # the first poll, or the datastore moved to another container
+                        key, state = self.state_key, await self._load_state(self.state_key)
                     changes, account_url = await self.poll(hook, state)
                 except BlobListingTransientError as err:
                     failures += 1
@@ -191,28 +238,35 @@ class WasbBlobChangeTrigger(BaseEventTrigger):
                 for event in self.events(changes, account_url):
                     yield TriggerEvent(event)
                 if changes.state_changed:
-                    pending = changes.state
+                    state, pending = changes.state, (key, changes.state)
                 await asyncio.sleep(self.poll_interval)
         finally:
             await close_hook(hook)
 
-    async def poll(self, hook: WasbAsyncHook, state: dict[str, Any] | None) -> tuple[ChangeSet, str | None]:
-        """List the folder once and diff it against ``state``; storage errors come back classified.
-
-        Also returns the account's endpoint (no credentials) that record URIs are built on.
-        """
+    async def connect(self, hook: Any) -> Any:
+        """The storage client (for the datastore form, resolving the datastore when due); errors classified."""
         try:
             client = await hook.get_async_conn()
-            container = client.get_container_client(self.container_name)
+        except Exception as err:
+            await self._raise_failure(hook, err)
+        if self.on_datastore:
+            self._resolved_container = hook.container_name
+        return client
+
+    async def poll(self, hook: Any, state: dict[str, Any] | None) -> tuple[ChangeSet, str | None]:
+        """List the folder once and diff it against ``state``; storage errors come back classified.
+
+        ``hook`` comes from :meth:`make_hook`. Also returns the account's endpoint (no credentials) that
+        record URIs are built on.
+        """
+        client = await self.connect(hook)
+        try:
+            container = client.get_container_client(self.container)
             entries, listed_at = await list_folder(container, self.folder, self.page_size)
             if not entries:
                 await self._check_prefix_is_not_a_blob(container)
-        except AzureMLError:
-            raise
-        except AirflowNotFoundException as err:
-            raise AzureMLConfigurationError("wasb_conn_id", f"connection {self.wasb_conn_id!r} is not defined") from err
         except Exception as err:
-            raise classify_storage_error(err, self.container_name) from err
+            await self._raise_failure(hook, err)
         changes = detect_changes(
             entries,
             state,
@@ -224,12 +278,26 @@ class WasbBlobChangeTrigger(BaseEventTrigger):
         )
         return changes, account_endpoint(client.url)
 
+    async def _raise_failure(self, hook: Any, err: Exception) -> NoReturn:
+        """Raise what a failed connect or listing means: permanent (naming the argument) or transient."""
+        if self.on_datastore:
+            await hook.reset()  # the next attempt asks the workspace again: a fixed datastore, a renewed SAS
+        if isinstance(err, AzureMLTransientError):
+            raise BlobListingTransientError(str(err)) from err
+        if isinstance(err, AzureMLError):
+            raise err
+        if isinstance(err, AirflowNotFoundException):
+            field = "azure_ml_conn_id" if self.on_datastore else "wasb_conn_id"
+            raise AzureMLConfigurationError(field, f"connection {getattr(self, field)!r} is not defined") from err
+        fields = ("datastore", "datastore") if self.on_datastore else ()
+        raise classify_storage_error(err, str(self.container), *fields) from err
+
     def events(self, changes: ChangeSet, account_url: str | None) -> list[dict[str, Any]]:
         records = [
             describe(
                 kind,
                 entry,
-                container=self.container_name,
+                container=str(self.container),
                 account_url=account_url,
                 datastore=self.datastore,
                 job_prefix=self.job_name_prefix,
@@ -250,7 +318,7 @@ class WasbBlobChangeTrigger(BaseEventTrigger):
     def _changes_event(self, blobs: list[dict[str, Any]]) -> dict[str, Any]:
         return {
             "status": "changes",
-            "container": self.container_name,
+            "container": self.container,
             "prefix": self.folder.prefix,
             "blobs": blobs,
             "deleted": [],
@@ -260,7 +328,7 @@ class WasbBlobChangeTrigger(BaseEventTrigger):
     def _error_event(self, message: str) -> dict[str, Any]:
         return {
             "status": "error",
-            "container": self.container_name,
+            "container": self.container,
             "prefix": self.folder.prefix,
             "blobs": [],
             "deleted": [],
@@ -282,103 +350,34 @@ class WasbBlobChangeTrigger(BaseEventTrigger):
         if not name or self._prefix_checked:
             return
         if await container.get_blob_client(name).exists():
-            raise AzureMLConfigurationError("prefix", f"{name!r} is a blob in {self.container_name!r}, not a folder")
+            field = "path" if self.on_datastore else "prefix"
+            raise AzureMLConfigurationError(field, f"{name!r} is a blob in {self.container!r}, not a folder")
         self._prefix_checked = True
 
-    async def _load_state(self) -> dict[str, Any] | None:
-        accessors = _accessors(self.asset_state_store)
-        for accessor in accessors:
-            stored = await accessor.aget(self.state_key)
+    async def _load_state(self, key: str) -> dict[str, Any] | None:
+        for accessor in _accessors(self.asset_state_store):
+            stored = await accessor.aget(key)
             if stored is not None:
                 return stored
         return self.state
 
-    async def _save_state(self, state: dict[str, Any]) -> None:
+    async def _save_state(self, key: str, state: dict[str, Any]) -> None:
         self.state = state
         for accessor in _accessors(self.asset_state_store):
-            await accessor.aset(self.state_key, state)
+            await accessor.aset(key, state)
 
     def _where(self) -> str:
-        return f"{self.container_name}/{self.folder.prefix}"
+        if self.container is None:
+            return f"datastore {self.datastore} path {self.folder.prefix}"
+        return f"{self.container}/{self.folder.prefix}"
 
 
-def check_arguments(container_name: str, page_size: int, retry_delay: float, max_retry_delay: float) -> None:
+def check_arguments(page_size: int, retry_delay: float, max_retry_delay: float) -> None:
     """Bad arguments fail where the trigger is built (DAG parsing, sensor init), not in the triggerer."""
-    if not isinstance(container_name, str) or not container_name.strip():
-        raise AzureMLConfigurationError("container_name", "a container name is required")
     if not 1 <= page_size <= MAX_PAGE_SIZE:
         raise AzureMLConfigurationError("page_size", f"{page_size!r} is not between 1 and {MAX_PAGE_SIZE}")
     if retry_delay <= 0 or max_retry_delay < retry_delay:
         raise AzureMLConfigurationError("retry_delay", "must be > 0 and not above max_retry_delay")
-
-
-async def list_folder(container: Any, folder: BlobFolder, page_size: int) -> tuple[list[BlobEntry], datetime]:
-    """List the folder's blobs and when the listing started on the storage server's clock.
-
-    Non-recursive folders are listed with the ``/`` delimiter, so sub-folders cost one entry each instead
-    of their whole content. The start time is the ``Date`` header of the first page (falling back to the
-    local clock taken before the first request).
-    """
-    started = datetime.now(UTC)
-    dates: list[str] = []
-
-    def remember_date(response: Any) -> None:
-        if not dates and (date := response.http_response.headers.get("Date")):
-            dates.append(date)
-
-    options = {"name_starts_with": folder.prefix or None, "include": ["metadata"], "results_per_page": page_size}
-    if folder.recursive:
-        items = container.list_blobs(raw_response_hook=remember_date, **options)
-    else:
-        items = container.walk_blobs(delimiter="/", raw_response_hook=remember_date, **options)
-    entries = [entry async for item in items if (entry := _entry(item)) is not None and folder.accepts(entry)]
-    return entries, min(started, parsedate_to_datetime(dates[0])) if dates else started
-
-
-def _entry(item: Any) -> BlobEntry | None:
-    """A ``BlobProperties`` as a :class:`BlobEntry`; None for the ``BlobPrefix`` items of a walk."""
-    etag = getattr(item, "etag", None)
-    if etag is None:
-        return None
-    metadata = item.metadata or {}
-    md5 = getattr(item.content_settings, "content_md5", None) if item.content_settings else None
-    return BlobEntry(
-        name=item.name,
-        etag=etag,
-        last_modified=item.last_modified,
-        size=item.size or 0,
-        creation_time=item.creation_time,
-        is_folder=str(metadata.get("hdi_isfolder", "")).lower() == "true",
-        content_md5=base64.b64encode(bytes(md5)).decode() if md5 else None,
-    )
-
-
-def classify_storage_error(err: Exception, container_name: str) -> Exception:
-    """Map a storage error to a permanent configuration error (names what to fix) or a transient one.
-
-    Permanent: the container does not exist, or storage refuses the request (4xx other than timeout and
-    throttling: authentication, permissions, a bad request). Transient: everything else.
-    """
-    from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
-
-    if isinstance(err, ResourceNotFoundError) and getattr(err, "error_code", None) == "ContainerNotFound":
-        return AzureMLConfigurationError("container_name", f"container {container_name!r} does not exist")
-    if isinstance(err, HttpResponseError) and err.status_code is not None:
-        if err.status_code in TRANSIENT_STATUS_CODES:
-            return BlobListingTransientError(f"storage answered {err.status_code}: {err.reason}")
-        code = getattr(err, "error_code", None) or err.reason
-        return AzureMLConfigurationError(
-            "wasb_conn_id", f"storage refused listing {container_name!r} ({err.status_code} {code}); check access"
-        )
-    # Anything else (network errors included) is retried with backoff: crashing would make the triggerer
-    # re-create a watcher within a second, the tight loop this trigger must avoid.
-    return BlobListingTransientError(f"{type(err).__name__}: {err}")
-
-
-async def close_hook(hook: WasbAsyncHook) -> None:
-    client = hook._blob_service_client  # the public property would build a sync client when unset
-    if client is not None:
-        await client.close()
 
 
 def _accessors(store: Any) -> list[Any]:
