@@ -64,6 +64,9 @@ class ServerConfig:
 def run(config: ServerConfig) -> int:
     """Serve until SIGTERM/SIGINT; returns the process exit code."""
     from airflow_batchml.emulator.engine import BatchEngine
+    from airflow_batchml.emulator.engines import Engines
+    from airflow_batchml.emulator.pipeline_runner import PipelineEngine
+    from airflow_batchml.emulator.storage import JobStorage
 
     state_dir = config.state_dir.resolve()
     state_dir.mkdir(parents=True, exist_ok=True)
@@ -74,7 +77,7 @@ def run(config: ServerConfig) -> int:
     proxy = _start_storage_proxy(config, storage, cert, key)
     store = StateStore(state_dir / "state.sqlite")
     reporter = EngineReporter(store)
-    engine = BatchEngine(
+    batch_engine = BatchEngine(
         reporter=reporter,
         storage_connection_string=storage.connection_string,
         datastores=DATASTORES,
@@ -82,6 +85,13 @@ def run(config: ServerConfig) -> int:
         prepare_seconds=config.lro_seconds,  # Azure's compute preparation, as long as its other operations
         storage_client_endpoint=storage.client_endpoint,
     )
+    pipeline_engine = PipelineEngine(
+        reporter=reporter,
+        storage=JobStorage(storage.connection_string, DATASTORES, storage.client_endpoint),
+        work_root=state_dir / "pipeline-jobs",
+        prepare_seconds=config.lro_seconds,
+    )
+    engine = Engines(batch_engine, pipeline_engine)
     ctx = EmulatorContext(
         store=store,
         engine=engine,

@@ -91,6 +91,7 @@ class JobRecord:
     progress: dict[str, int] = field(default_factory=dict)
     error: dict[str, Any] | None = None
     created_at: str = field(default_factory=utc_now)
+    parent: str = ""  # a pipeline step's job names its pipeline job here
 
 
 _SCHEMA = """
@@ -100,9 +101,11 @@ CREATE TABLE IF NOT EXISTS resources (
 CREATE TABLE IF NOT EXISTS jobs (
     name TEXT PRIMARY KEY, endpoint TEXT NOT NULL, deployment TEXT NOT NULL, experiment TEXT NOT NULL,
     spec TEXT NOT NULL, request TEXT NOT NULL, status TEXT NOT NULL, history TEXT NOT NULL,
-    progress TEXT NOT NULL, error TEXT, created_at TEXT NOT NULL);
+    progress TEXT NOT NULL, error TEXT, created_at TEXT NOT NULL, parent TEXT NOT NULL DEFAULT '');
 """
-_JOB_COLUMNS = "name, endpoint, deployment, experiment, spec, request, status, history, progress, error, created_at"
+_JOB_COLUMNS = (
+    "name, endpoint, deployment, experiment, spec, request, status, history, progress, error, created_at, parent"
+)
 _JSON_JOB_FIELDS = ("spec", "request", "history", "progress", "error")
 
 
@@ -116,6 +119,7 @@ class StateStore:
         self._db = _connect_private(path)
         self._db.executescript(_SCHEMA)
         self._move_old_logs()
+        self._add_parent_column()
 
     def close(self) -> None:
         with self._lock:
@@ -178,7 +182,7 @@ class StateStore:
             history = job.history or [{"status": job.status, "time": job.created_at}]
             job = replace(job, history=history, request=_redacted(job.request), spec=_stored_spec(job.spec))
             values = [_job_value(job, column) for column in _JOB_COLUMNS.split(", ")]
-            self._db.execute(f"INSERT INTO jobs ({_JOB_COLUMNS}) VALUES ({', '.join('?' * 11)})", values)
+            self._db.execute(f"INSERT INTO jobs ({_JOB_COLUMNS}) VALUES ({', '.join('?' * len(values))})", values)
         return job, True
 
     def get_job(self, name: str) -> JobRecord | None:
@@ -186,16 +190,37 @@ class StateStore:
             row = self._db.execute(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE name=?", (name,)).fetchone()
         return _job(row) if row else None
 
-    def list_jobs(self, endpoint: str | None = None, deployment: str | None = None) -> list[JobRecord]:
-        """Jobs, newest first, optionally of one endpoint and deployment (records only: logs stay on disk)."""
-        query, args = f"SELECT {_JOB_COLUMNS} FROM jobs WHERE 1=1", []
+    def list_jobs(
+        self, endpoint: str | None = None, deployment: str | None = None, parent: str = ""
+    ) -> list[JobRecord]:
+        """Jobs, newest first, optionally of one endpoint and deployment (records only: logs stay on disk).
+
+        Only top-level jobs, unless ``parent`` names a pipeline job: then its step jobs, oldest first.
+        """
+        query, args = f"SELECT {_JOB_COLUMNS} FROM jobs WHERE parent=?", [parent]
         if endpoint is not None:
             query, args = query + " AND endpoint=?", [*args, endpoint]
         if deployment is not None:
             query, args = query + " AND deployment=?", [*args, deployment]
+        order = " ORDER BY created_at DESC, name" if not parent else " ORDER BY created_at, name"
         with self._lock:
-            rows = self._db.execute(query + " ORDER BY created_at DESC, name", args).fetchall()
+            rows = self._db.execute(query + order, args).fetchall()
         return [_job(row) for row in rows]
+
+    def add_step_job(self, parent: str, name: str, node: str) -> None:
+        """File a pipeline step's job under its pipeline job (same endpoint, deployment and experiment)."""
+        owner = self.get_job(parent)
+        if owner is not None:
+            step = JobRecord(
+                name=name,
+                endpoint=owner.endpoint,
+                deployment=owner.deployment,
+                experiment=owner.experiment,
+                spec={"node": node, "compute": owner.spec.get("compute", "")},
+                request={"name": node},
+                parent=parent,
+            )
+            self.add_job(step)
 
     def jobs_with_status(self, statuses: frozenset[str]) -> list[JobRecord]:
         return [job for job in self.list_jobs() if job.status in statuses]
@@ -257,6 +282,12 @@ class StateStore:
             self.append_log(name, text)
         self._db.execute("ALTER TABLE jobs DROP COLUMN log")
         self._db.execute("VACUUM")  # the old logs' pages held unmasked URLs
+
+    def _add_parent_column(self) -> None:
+        """State written before pipeline jobs has no ``parent`` column: every job there is top-level."""
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(jobs)")}
+        if "parent" not in columns:
+            self._db.execute("ALTER TABLE jobs ADD COLUMN parent TEXT NOT NULL DEFAULT ''")
 
 
 def _connect_private(path: Path) -> sqlite3.Connection:
@@ -341,3 +372,10 @@ class EngineReporter:
     def append_log(self, job_name: str, text: str) -> None:
         if self._attached:
             self._store.append_log(job_name, text)
+
+    def add_step_job(self, parent: str, name: str, node: str) -> None:
+        if self._attached:
+            self._store.add_step_job(parent, name, node)
+
+    def step_jobs(self, parent: str) -> dict[str, tuple[str, str]]:
+        return {job.request.get("name", ""): (job.name, job.status) for job in self._store.list_jobs(parent=parent)}

@@ -1,10 +1,11 @@
-"""Versioned assets (models, codes, environments, data) and the datastores behind them.
+"""Versioned assets (models, codes, environments, data, components) and the datastores behind them.
 
 The rules are the ones azure-ai-ml depends on (read in its asset operations): containers carry
 ``latestVersion``/``nextVersion``; version PUTs answer with ``id``; models always have a ``flavors`` object;
 a code hash is searched across all code containers; an identical environment re-PUT is a 200 and a
 changed one a 409, which makes the SDK move to ``nextVersion``; a model/code/data version cannot change
-its path. Handlers for one family are made by :func:`family_handlers`, so the route table stays a table.
+its path; component rules are in ``components.py``. Handlers for one family are made by
+:func:`family_handlers`, so the route table stays a table.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 
 from airflow_batchml.emulator.errors import BadRequest, Conflict, NotFound, asset_detail
+from airflow_batchml.emulator.handlers import components
 from airflow_batchml.emulator.handlers.common import (
     EmulatorContext,
     JsonBody,
@@ -30,9 +32,13 @@ from airflow_batchml.emulator.handlers.common import (
 )
 from airflow_batchml.emulator.state import Resource
 
-FAMILIES = ("models", "codes", "environments", "data")
+FAMILIES = ("models", "codes", "environments", "data", "components")
 _PATH_FIELDS = {"models": "modelUri", "codes": "codeUri", "data": "dataUri"}
-_ENVIRONMENT_CONTENT = ("image", "condaFile", "build", "inferenceConfig", "osType")
+# What a version's re-PUT may not change (a 409 makes azure-ai-ml move to nextVersion).
+_CONTENT = {
+    "environments": ("image", "condaFile", "build", "inferenceConfig", "osType"),
+    "components": ("componentSpec",),
+}
 _VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,254}")
 _VERSION_RULE = "1-255 ASCII letters, digits, '.', '-' and '_', starting with a letter or digit"
 # ASCII only: str.isdigit() also accepts '²', which int() refuses.
@@ -106,6 +112,8 @@ def family_handlers(family: str) -> dict[str, Callable[..., JSONResponse]]:
         if not _VERSION.fullmatch(version):
             raise BadRequest(f"version: {version!r} is not a valid asset version ({_VERSION_RULE}).", code="UserError")
         properties = properties_of(body, f"{family} {name} version {version}")
+        if family == components.FAMILY:
+            version, properties = components.stored_version(ctx, name, version, properties)
         path = f"{family}/{name}/versions/{version}"
         existing = ctx.store.get(version_kind(family), path)
         if existing is not None:
@@ -134,9 +142,9 @@ def _check_update(family: str, path: str, old: dict[str, Any], new: dict[str, An
     path_field = _PATH_FIELDS.get(family)
     if path_field and old.get(path_field) and old.get(path_field) != new.get(path_field):
         raise BadRequest(f"properties.{path_field}: Asset paths cannot be updated ({path}).", code="UserError")
-    if family == "environments" and any(old.get(k) != new.get(k) for k in _ENVIRONMENT_CONTENT):
+    if family in ("environments", components.FAMILY) and any(old.get(k) != new.get(k) for k in _CONTENT[family]):
         raise Conflict(
-            f"Environment version {path} already exists with different content; use a new version.",
+            f"{family.capitalize()[:-1]} version {path} already exists with different content; use a new version.",
             code="UserError",
         )
 
@@ -174,6 +182,8 @@ def _version(ctx: EmulatorContext, family: str, item: Resource) -> dict[str, Any
         properties["flavors"] = {}
     if family == "environments":
         properties.setdefault("osType", "Linux")
+    if family == components.FAMILY:
+        properties = components.shown(properties)
     properties["provisioningState"] = "Succeeded"
     return {**body, "properties": properties}
 

@@ -5,7 +5,8 @@ refused with a 400; ``computes/azureml:x`` (what the SDK sends for an entity bui
 ``computes/x``. The endpoint's default deployment cannot be deleted (409). ``loggingLevel`` is answered in
 the service's spelling (``Info``; BatchLoggingLevel of the REST spec, example
 Workspace/BatchDeployment/createOrUpdate.json) although the SDK sends ``info``. Creates and deletes are
-long-running operations of the management front end (``lro.py``).
+long-running operations of the management front end (``lro.py``). A pipeline component deployment
+(``deploymentConfiguration``) has its own rules: ``pipeline_deployments.py``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from fastapi.responses import JSONResponse, Response
 
 from airflow_batchml.emulator import lro
 from airflow_batchml.emulator.errors import BadRequest, Conflict, NotFound
-from airflow_batchml.emulator.handlers import assets
+from airflow_batchml.emulator.handlers import assets, pipeline_deployments
 from airflow_batchml.emulator.handlers.batch_settings import DEPLOYMENT_FIELDS, check_types
 from airflow_batchml.emulator.handlers.common import (
     EmulatorContext,
@@ -47,8 +48,11 @@ def put_deployment(request: Request, endpoint: str, deployment: str, body: JsonB
     properties = dict(properties_of(body, f"batch deployment {deployment}"))
     properties.pop("provisioningState", None)
     check_types(properties, DEPLOYMENT_FIELDS, "properties.")
-    _check_asset_references(ctx, properties)
-    properties["compute"] = _normalised_compute(ctx, properties.get("compute"))
+    if properties.get("deploymentConfiguration") is not None:
+        pipeline_deployments.check_configuration(ctx, properties["deploymentConfiguration"])
+    else:
+        _check_asset_references(ctx, properties)
+        properties["compute"] = _normalised_compute(ctx, properties.get("compute"))
     if isinstance(properties.get("loggingLevel"), str):
         properties["loggingLevel"] = _LOGGING_LEVELS.get(properties["loggingLevel"].lower(), properties["loggingLevel"])
     stored = {**body, "location": body.get("location") or ctx.location, "properties": properties}

@@ -1,7 +1,9 @@
 """From a scoring request to a submitted job: resolve the deployment, merge overrides, hand it to the engine.
 
-Shared by the batch endpoint scoring POST and the published-pipeline POST. The service names scoring
-jobs (the requested name becomes the display name), unless the emulator runs with ``--honour-job-names``.
+Shared by the batch endpoint scoring POST and the published-pipeline POST; an invoke of a pipeline
+component deployment becomes a pipeline spec (``pipeline_deployments``), run by ``pipeline_runner``. The
+service names scoring jobs (the requested name becomes the display name), unless the emulator runs with
+``--honour-job-names``.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from airflow_batchml.emulator.errors import BadRequest, NotFound
 from airflow_batchml.emulator.handlers import assets
 from airflow_batchml.emulator.handlers.batch_settings import REQUEST_FIELDS, check_types
 from airflow_batchml.emulator.handlers.common import EmulatorContext, workspace_path
+from airflow_batchml.emulator.pipeline_runner import PipelineJobSpec
 from airflow_batchml.emulator.scoring.spec import BatchJobSpec, JobError, is_plain_file_name
 from airflow_batchml.emulator.state import JobRecord, JobStatus, Resource
 from airflow_batchml.emulator.storage import has_parent_segment
@@ -42,19 +45,29 @@ def create_job(
     requested = request.get("name")
     if name is None:
         name = str(requested) if requested and ctx.honour_job_names else f"batchjob-{uuid.uuid4()}"
-    spec = build_spec(ctx, name, endpoint, deployment, request)
     job = JobRecord(
         name=name,
         endpoint=endpoint,
         deployment=deployment.name,
         experiment=str((request.get("properties") or {}).get("experimentName") or endpoint),
-        spec=spec.to_dict(),
+        spec=_spec(ctx, name, endpoint, deployment, request),
         request=request,
     )
     job, created = ctx.store.add_job(job)
     if created:
         submit(ctx, job)
     return job, created
+
+
+def _spec(
+    ctx: EmulatorContext, name: str, endpoint: str, deployment: Resource, request: dict[str, Any]
+) -> dict[str, Any]:
+    """The stored spec: a pipeline component deployment's steps, or a model deployment's scoring settings."""
+    from airflow_batchml.emulator.handlers import pipeline_deployments  # it builds on this module's input rules
+
+    if pipeline_deployments.is_pipeline(deployment):
+        return pipeline_deployments.build_spec(ctx, name, endpoint, deployment, request)
+    return build_spec(ctx, name, endpoint, deployment, request).to_dict()
 
 
 def submit(ctx: EmulatorContext, job: JobRecord) -> None:
@@ -64,7 +77,8 @@ def submit(ctx: EmulatorContext, job: JobRecord) -> None:
         ctx.store.set_status(job.name, JobStatus.FAILED, {"code": fault.code, "message": fault.message})
         return
     try:
-        ctx.engine.submit(BatchJobSpec.from_dict(job.spec))
+        is_pipeline = job.spec.get("kind") == PipelineJobSpec.KIND
+        ctx.engine.submit(PipelineJobSpec.from_dict(job.spec) if is_pipeline else BatchJobSpec.from_dict(job.spec))
     except Exception as err:  # the job must end Failed, never stay NotStarted forever
         log.exception("Engine refused job %s", job.name)
         ctx.store.set_status(job.name, JobStatus.FAILED, {"code": "InternalError", "message": str(err)})
@@ -103,7 +117,7 @@ def build_spec(
             **(settings.get("environmentVariables") or {}),
             **(request.get("environmentVariables") or {}),
         },
-        "environment": _environment(ctx, settings.get("environmentId")),
+        "environment": environment_of(ctx, settings.get("environmentId")),
     }
     try:
         return BatchJobSpec(**values)
@@ -138,7 +152,7 @@ def _asset_field(ctx: EmulatorContext, asset_id: str | None, field_name: str, la
     return version.body["properties"].get(field_name)
 
 
-def _environment(ctx: EmulatorContext, environment_id: str | None) -> dict[str, Any]:
+def environment_of(ctx: EmulatorContext, environment_id: str | None) -> dict[str, Any]:
     version = assets.find_version(ctx, workspace_path(environment_id)) if environment_id else None
     if version is None:
         return {"id": environment_id} if environment_id else {}
@@ -157,13 +171,13 @@ def _inputs(ctx: EmulatorContext, input_data: dict[str, Any]) -> list[dict[str, 
             raise BadRequest(f"inputData.{key}: jobInputType must be UriFolder or UriFile, with a uri.")
         if has_parent_segment(str(item["uri"])):
             raise BadRequest(f"inputData.{key}.uri: {item['uri']} holds a '..' segment; paths may not leave a folder.")
-        inputs.append(_resolve_input(ctx, key, _INPUT_TYPES[kind], str(item["uri"])))
+        inputs.append(resolve_input(ctx, key, _INPUT_TYPES[kind], str(item["uri"])))
     if not inputs:
         raise BadRequest("inputData: at least one UriFolder or UriFile input is required.")
     return inputs
 
 
-def _resolve_input(ctx: EmulatorContext, key: str, kind: str, uri: str) -> dict[str, str]:
+def resolve_input(ctx: EmulatorContext, key: str, kind: str, uri: str) -> dict[str, str]:
     short = _SHORT_DATA_ID.fullmatch(uri)
     path = f"data/{short['name']}/versions/{short['version']}" if short else workspace_path(uri)
     if not (short or path.startswith("data/")):
@@ -185,7 +199,7 @@ def _output(request: dict[str, Any], settings: dict[str, Any]) -> tuple[str | No
     if not isinstance(output, dict) or not output.get("uri"):
         return None, file_name
     uri = str(output["uri"])
-    _check_output_uri(uri, f"outputData.{key}.uri")
+    check_output_uri(uri, f"outputData.{key}.uri")
     if str(output.get("jobOutputType", "")).lower() in ("urifile", "uri_file"):
         folder, _, file_name = uri.rpartition("/")
         if not is_plain_file_name(file_name):
@@ -194,7 +208,7 @@ def _output(request: dict[str, Any], settings: dict[str, Any]) -> tuple[str | No
     return uri, file_name
 
 
-def _check_output_uri(uri: str, label: str) -> None:
+def check_output_uri(uri: str, label: str) -> None:
     """Outputs go to the workspace's storage: a datastore URI or blob URL, never a local path or ``..``."""
     if not uri.lower().startswith(("azureml://", "https://", "http://")):
         raise BadRequest(f"{label}: {uri!r} is not a datastore URI (azureml://datastores/<name>/paths/<path>) or URL.")

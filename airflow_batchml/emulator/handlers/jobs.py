@@ -30,6 +30,7 @@ KIND = "jobs"
 PAGE_SIZE = 50
 DEPLOYMENT_HEADER = "azureml-model-deployment"
 LOG_NAME = "user_logs/std_log.txt"
+JOB_TYPE = "Microsoft.MachineLearningServices/workspaces/jobs"
 
 
 def post_scoring(request: Request, endpoint: str, body: JsonBody = None) -> JSONResponse:
@@ -54,8 +55,13 @@ def post_scoring(request: Request, endpoint: str, body: JsonBody = None) -> JSON
 
 
 def get_job(request: Request, name: str) -> JSONResponse:
+    """A job; a pipeline step's job answers with ``properties: null``, which sends azure-ai-ml to run history
+    (its ``jobs.get``: "child jobs are no longer available through MFE")."""
     ctx = ctx_of(request)
-    return arm_json(pipeline_job_body(ctx, require_job(ctx, name)))
+    job = require_job(ctx, name)
+    if job.parent:
+        return arm_json({"id": ctx.arm_id(f"jobs/{name}"), "name": name, "type": JOB_TYPE, "properties": None})
+    return arm_json(pipeline_job_body(ctx, job))
 
 
 def cancel_job(request: Request, name: str) -> Response:
@@ -117,7 +123,7 @@ def run_summary(job: JobRecord) -> dict[str, Any]:
         "createdUtc": job.created_at,
         "startTimeUtc": times.get(JobStatus.RUNNING),
         "endTimeUtc": next((times[s] for s in JobStatus.TERMINAL_STATUSES if s in times), None),
-        "runType": "azureml.PipelineRun",
+        "runType": "azureml.StepRun" if job.parent else "azureml.PipelineRun",
     }
     if job.error:
         body["error"] = {"error": job.error}
@@ -125,8 +131,14 @@ def run_summary(job: JobRecord) -> dict[str, Any]:
 
 
 def batch_job_body(ctx: EmulatorContext, job: JobRecord) -> dict[str, Any]:
-    """The scoring POST / list item shape: the request echoed, with status and progress."""
+    """The scoring POST / list item shape: the request echoed, with status and progress.
+
+    A pipeline job's ``outputData`` names every output of its component: those the request gave as given,
+    the others at the default location they are written to.
+    """
     properties = {**job.request, "status": job.status, "properties": _progress(job)}
+    if job.spec.get("kind") == "pipeline":
+        properties["outputData"] = {**job.spec.get("outputs", {}), **(job.request.get("outputData") or {})}
     if job.error:
         properties["error"] = job.error
     return {
@@ -159,7 +171,7 @@ def pipeline_job_body(ctx: EmulatorContext, job: JobRecord) -> dict[str, Any]:
     return {
         "id": ctx.arm_id(f"jobs/{job.name}"),
         "name": job.name,
-        "type": "Microsoft.MachineLearningServices/workspaces/jobs",
+        "type": JOB_TYPE,
         "properties": properties,
         "systemData": {"createdAt": job.created_at},
     }

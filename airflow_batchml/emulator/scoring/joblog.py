@@ -68,13 +68,14 @@ class JobLog:
     def error(self, message: str, *args: Any) -> None:
         self._write(logging.ERROR, message, args)
 
-    def script_output(self, worker_id: int, line: str) -> None:
-        """A line the scoring script printed or logged; the worker already applied the logging level.
+    def script_output(self, source: int | str, line: str) -> None:
+        """A line a scoring script (worker ``source``) or a pipeline step's command (``source`` its stream)
+        printed; a worker already applied the logging level.
 
         The line that would take the script output kept past ``SCRIPT_OUTPUT_LIMIT`` is replaced by the
         truncation marker, and every later one is dropped.
         """
-        entry = _entry(f"[worker {worker_id}] {line}")
+        entry = _entry(f"[worker {source}] {line}" if isinstance(source, int) else f"[{source}] {line}")
         with self._lock:
             truncating = not self._truncated and self._output_kept + len(entry) > SCRIPT_OUTPUT_LIMIT
             self._truncated = self._truncated or truncating

@@ -154,13 +154,8 @@ class WorkerProcess:
         self._close()
 
     def _kill_group(self) -> None:
-        """SIGKILL the worker's process group: the worker and whatever its scoring script started.
-
-        A group lives on while any member runs, so this also ends the children of a worker that has exited.
-        """
-        # ProcessLookupError: the group is gone; PermissionError: macOS, for a group of zombies only.
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self._proc.pid, signal.SIGKILL)
+        """SIGKILL the worker's process group: the worker and whatever its scoring script started."""
+        kill_process_group(self._proc.pid)
 
     def _receive(self, timeout: float) -> tuple | None:
         """The next message, or ``None`` on timeout; ``EOFError`` when the worker died."""
@@ -193,6 +188,16 @@ class WorkerProcess:
         for conn in (self._to_worker, self._from_worker):
             conn.close()
         self._reader.join(timeout=5)
+
+
+def kill_process_group(pid: int) -> None:
+    """SIGKILL the process group led by ``pid`` (a process started with ``start_new_session``).
+
+    A group lives on while any member runs, so this also ends the children of a leader that has exited.
+    """
+    # ProcessLookupError: the group is gone; PermissionError: macOS, for a group of zombies only.
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
 
 
 def _skip_rest_of_line(stream: TextIO) -> int:

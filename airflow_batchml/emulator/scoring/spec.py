@@ -76,6 +76,7 @@ class ErrorCode:
     ERROR_THRESHOLD = "ErrorThresholdExceeded"
     ALL_FAILED = "AllMiniBatchesFailed"
     INTERNAL = "InternalError"
+    USER_ERROR = "UserError"  # Azure's code for a pipeline step (user process) that failed, and its pipeline
 
 
 def is_plain_file_name(name: object) -> bool:
