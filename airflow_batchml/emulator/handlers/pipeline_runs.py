@@ -17,10 +17,12 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
+from airflow_batchml.emulator.errors import EmulatorError
 from airflow_batchml.emulator.handlers import aeva, job_specs
 from airflow_batchml.emulator.handlers.common import EmulatorContext
 from airflow_batchml.emulator.handlers.deployments import require_deployment
 from airflow_batchml.emulator.handlers.endpoints import default_deployment, require_endpoint
+from airflow_batchml.emulator.handlers.pipeline_deployments import is_pipeline
 from airflow_batchml.emulator.state import JobRecord, JobStatus, Resource
 
 _RUN_STATUS = {
@@ -54,7 +56,10 @@ def submit(
         "properties": {"experimentName": experiment, "azureml.pipelineid": pipeline.name, **(properties or {})},
         "parameterAssignments": parameters,
     }
-    job, _ = job_specs.create_job(ctx, record["endpoint"], deployment, job_request, name=run_id)
+    try:
+        job, _ = job_specs.create_job(ctx, record["endpoint"], deployment, job_request, name=run_id)
+    except EmulatorError as err:  # the deployment refused the inputs: answered in this service's shape
+        raise aeva.AevaError(err.status, "UserError", err.message) from err
     return run_entity(job, pipeline.name, experiment, parameters)
 
 
@@ -101,7 +106,8 @@ def _parameters(record: dict[str, Any], assigned: Any) -> dict[str, Any]:
             )
         if not isinstance(value, (str, int, float, bool)):
             raise aeva.bad_request(f"ParameterAssignments.{key}: {value!r} is not a string, number or boolean.")
-    return {**declared, **assigned}
+    # A parameter without a default (a required component input) is sent only when assigned.
+    return {key: value for key, value in {**declared, **assigned}.items() if value is not None}
 
 
 def _data_paths(record: dict[str, Any], assigned: Any) -> dict[str, str]:
@@ -139,13 +145,8 @@ def _deployment(ctx: EmulatorContext, record: dict[str, Any]) -> Resource:
 
 
 def _input_data(deployment: Resource, parameters: dict[str, Any], data_paths: dict[str, str]) -> dict[str, Any]:
+    """The job's ``inputData``; a pipeline deployment then checks it against its component (pipeline_spec)."""
     inputs: dict[str, Any] = {name: {"jobInputType": "UriFolder", "uri": uri} for name, uri in data_paths.items()}
-    if is_pipeline_deployment(deployment):
+    if is_pipeline(deployment):
         inputs.update({name: {"jobInputType": "Literal", "value": value} for name, value in parameters.items()})
     return inputs
-
-
-def is_pipeline_deployment(deployment: Resource) -> bool:
-    """REST spec: a pipeline component deployment's ``deploymentConfiguration`` is of type ``PipelineComponent``."""
-    configuration = deployment.body.get("properties", {}).get("deploymentConfiguration") or {}
-    return str(configuration.get("deploymentConfigurationType", "")).lower() == "pipelinecomponent"

@@ -3,6 +3,8 @@
 SDK v1 pipelines cannot be authored against the emulator, so a test-admin route publishes one: it names
 the batch endpoint (and optionally the deployment) a run goes to, the pipeline's parameters with their
 defaults (a v1 ``PipelineEntity`` lists them in ``ParameterAssignments``) and its data-path parameters.
+Bound to a pipeline component deployment, the pipeline has the component's interface unless told
+otherwise: its literal inputs are the parameters, its data inputs the data paths.
 A run is a batch job named by the run id, so its status is also visible through jobs GET.
 
 Routes and bodies as azureml-pipeline-core calls them (``aeva.py`` names the source): ``PublishedPipeline.
@@ -23,11 +25,13 @@ from fastapi import Request
 from fastapi.responses import JSONResponse, Response
 
 from airflow_batchml.emulator.errors import BadRequest, NotFound
-from airflow_batchml.emulator.handlers import aeva, pipeline_runs
+from airflow_batchml.emulator.handlers import aeva, components, pipeline_runs
 from airflow_batchml.emulator.handlers.common import EmulatorContext, JsonBody, arm_json, ctx_of
 from airflow_batchml.emulator.handlers.deployments import require_deployment
-from airflow_batchml.emulator.handlers.endpoints import require_endpoint
+from airflow_batchml.emulator.handlers.endpoints import default_deployment, require_endpoint
 from airflow_batchml.emulator.handlers.jobs import require_job, run_summary
+from airflow_batchml.emulator.handlers.pipeline_deployments import is_pipeline
+from airflow_batchml.emulator.pipeline_spec import DATA_TYPES, LITERAL_TYPES
 from airflow_batchml.emulator.state import Resource
 
 KIND = "pipelines"
@@ -38,13 +42,19 @@ def publish_pipeline(request: Request, body: JsonBody = None) -> JSONResponse:
     ctx = ctx_of(request)
     if not isinstance(body, dict) or not body.get("endpoint"):
         raise BadRequest("The field 'endpoint' (a batch endpoint name) is required to publish a pipeline.")
-    require_endpoint(ctx, body["endpoint"])
-    if body.get("deployment"):
-        require_deployment(ctx, body["endpoint"], body["deployment"])
-    parameters = body.get("parameters") or {}
+    endpoint = require_endpoint(ctx, body["endpoint"])
+    deployment_name = body.get("deployment") or default_deployment(endpoint)
+    deployment = require_deployment(ctx, body["endpoint"], deployment_name) if deployment_name else None
+    derived = _component_interface(ctx, deployment) if deployment and is_pipeline(deployment) else {}
+    parameters = body.get("parameters") or derived.get("parameters") or {}
     if not isinstance(parameters, dict):
         raise BadRequest("The field 'parameters' must map parameter names to default values.")
-    data_paths = body.get("data_path_parameters") or [body.get("data_path_parameter") or "input_data"]
+    data_paths = (
+        body.get("data_path_parameters")
+        or ([body["data_path_parameter"]] if body.get("data_path_parameter") else None)
+        or derived.get("data_path_parameters")
+        or ["input_data"]
+    )
     record = {
         "name": body.get("name") or f"{body['endpoint']}-pipeline",
         "description": body.get("description"),
@@ -56,7 +66,8 @@ def publish_pipeline(request: Request, body: JsonBody = None) -> JSONResponse:
         "status": aeva.ACTIVE,
     }
     resource, _ = ctx.store.put(KIND, f"{KIND}/{aeva.new_id()}", record)
-    return arm_json(pipeline_entity(ctx, resource), 201)
+    published = pipeline_entity(ctx, resource)
+    return arm_json({**published, "Endpoint": published["Url"]}, 201)  # the REST endpoint, as the portal names it
 
 
 def list_pipelines(request: Request) -> JSONResponse:
@@ -95,6 +106,24 @@ def get_experiment_run(request: Request, experiment: str, run_id: str) -> JSONRe
     return arm_json(run_summary(job))
 
 
+def _component_interface(ctx: EmulatorContext, deployment: Resource) -> dict[str, Any]:
+    """A pipeline component's literal inputs (with defaults) as parameters, its data inputs as data paths.
+
+    The v1 -> v2 mapping of migrate-to-v2-deploy-pipelines: a pipeline parameter is a job input.
+    """
+    component_id = str(deployment.body["properties"]["deploymentConfiguration"]["componentId"]["assetId"])
+    declared = (components.find_spec(ctx, component_id) or {}).get("inputs") or {}
+    literal = {name: (item or {}).get("default") for name, item in declared.items() if _type(item) in LITERAL_TYPES}
+    return {
+        "parameters": literal,
+        "data_path_parameters": [name for name in declared if _type(declared[name]) in DATA_TYPES],
+    }
+
+
+def _type(declaration: Any) -> str:
+    return str((declaration or {}).get("type", "")).lower()
+
+
 def require_pipeline(ctx: EmulatorContext, pipeline_id: str) -> Resource:
     pipeline = ctx.store.get(KIND, f"{KIND}/{pipeline_id}")
     if pipeline is None:
@@ -114,7 +143,9 @@ def pipeline_entity(ctx: EmulatorContext, resource: Resource) -> dict[str, Any]:
             "GraphId": None,
             "TotalRunSteps": 1,
             # {str: str} in the model: defaults are sent as strings.
-            "ParameterAssignments": {key: str(value) for key, value in (record.get("parameters") or {}).items()},
+            "ParameterAssignments": {
+                key: str(value) for key, value in (record.get("parameters") or {}).items() if value is not None
+            },
             "DataSetDefinitionValueAssignments": {},
             "Url": f"{aeva.v1_base(ctx)}/PipelineRuns/PipelineSubmit/{resource.name}",
             "ContinueRunOnStepFailure": False,
