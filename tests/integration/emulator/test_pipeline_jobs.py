@@ -1,0 +1,288 @@
+"""Pipeline component deployments through the real azure-ai-ml client: deploy from YAML, invoke, run the steps.
+
+The SDK registers the local components, their code and environments itself: its code uploads go to
+``https://<account>.blob.<storage suffix>``, which the emulator's storage proxy hands to Azurite, so the
+module's client uses the connection's storage suffix with the proxy variables the emulator writes.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from azure.core.exceptions import HttpResponseError
+from azure.storage.blob import BlobServiceClient
+
+from airflow_batchml.hooks.credentials import StaticTokenCredential
+from tests.integration.emulator.conftest import COMPUTE, CONTAINER, DATA, upload_inputs, wait_for_status
+
+pytestmark = pytest.mark.integration
+
+ENDPOINT = "pipeline-batch"
+PIPELINE = DATA / "pipeline"
+DEPLOYMENT = "prepare-and-score"
+FAILING = "prepare-score-and-break"
+CONTINUING = "prepare-score-and-go-on"
+TERMINAL = {"Completed", "Failed", "Canceled"}
+FILES = {"a.txt": "1\n2\n", "b.txt": "3\n", "c.txt": "4\n5\n6\n"}
+
+
+@pytest.fixture(scope="module")
+def sdk_client(emulator):
+    """An MLClient whose own blob uploads (component code) reach Azurite through the storage proxy."""
+    from azure.ai.ml import MLClient
+
+    extra = emulator.connection["extra"]
+    url = emulator.url + "/"
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in emulator.storage_env().items():
+            patch.setenv(key, value)
+        yield MLClient(
+            credential=StaticTokenCredential(extra["token"]),
+            subscription_id=extra["subscription_id"],
+            resource_group_name=extra["resource_group"],
+            workspace_name=extra["workspace_name"],
+            cloud=f"AzureMLEmulatorPipelines{emulator.port}",
+            cloud_metadata={
+                "azure_portal": url,
+                "resource_manager": url,
+                "active_directory": url,
+                "aml_resource_id": url,
+                "storage_endpoint": extra["storage_endpoint"],
+                "registry_discovery_endpoint": url,
+            },
+            connection_verify=extra["ca_bundle"],
+            show_progress=False,
+            polling_interval=0.5,
+        )
+
+
+@pytest.fixture(scope="module")
+def deployed(sdk_client):
+    """The endpoint with the prepare-and-score deployment and the failing pipeline, both from their YAML."""
+    from azure.ai.ml.entities import AmlCompute, BatchEndpoint
+    from azure.ai.ml.entities._load_functions import load_pipeline_component_batch_deployment
+
+    sdk_client.compute.begin_create_or_update(
+        AmlCompute(name=COMPUTE, size="STANDARD_DS3_V2", max_instances=2)
+    ).result()
+    sdk_client.batch_endpoints.begin_create_or_update(BatchEndpoint(name=ENDPOINT)).result()
+    deployments = {}
+    for path in (PIPELINE / "deployment.yml", PIPELINE / "failing" / "deployment.yml"):
+        deployment = load_pipeline_component_batch_deployment(path)
+        deployments[deployment.name] = sdk_client.batch_deployments.begin_create_or_update(deployment).result()
+    going_on = load_pipeline_component_batch_deployment(PIPELINE / "failing" / "deployment.yml")
+    going_on.name = CONTINUING
+    going_on.settings = {**going_on.settings, "continue_on_step_failure": True}
+    deployments[CONTINUING] = sdk_client.batch_deployments.begin_create_or_update(going_on).result()
+    return deployments
+
+
+def _inputs(azurite, **literals):
+    from azure.ai.ml import Input
+
+    prefix = f"pipeline-inputs/{uuid.uuid4().hex[:12]}"
+    uri = upload_inputs(azurite, prefix, FILES)
+    return {"input_data": Input(type="uri_folder", path=uri), **literals}
+
+
+def _invoke(client, deployment, inputs, outputs=None, **kwargs):
+    return client.batch_endpoints.invoke(
+        endpoint_name=ENDPOINT, deployment_name=deployment, inputs=inputs, outputs=outputs, **kwargs
+    )
+
+
+def _blob_text(azurite, uri: str) -> str:
+    path = uri.split("/paths/", 1)[1]
+    with BlobServiceClient.from_connection_string(azurite) as service:
+        return service.get_container_client(CONTAINER).download_blob(path).readall().decode()
+
+
+def _workspace(emulator) -> str:
+    extra = emulator.connection["extra"]
+    return (
+        f"/subscriptions/{extra['subscription_id']}/resourceGroups/{extra['resource_group']}"
+        f"/providers/Microsoft.MachineLearningServices/workspaces/{extra['workspace_name']}"
+    )
+
+
+def _listed_outputs(emulator, job_name) -> dict[str, str]:
+    """The job's output locations in the endpoint's job list (the SDK's ``BatchJob`` drops them; the provider's
+    exactly-once lookup reads them from the raw list)."""
+    path = f"/mferp/managementfrontend{_workspace(emulator)}/batchEndpoints/{ENDPOINT}/jobs"
+    items = emulator.request("GET", path, params={"api-version": "2020-09-01-dataplanepreview"}).json()["value"]
+    item = next(item for item in items if item["name"] == job_name)
+    return {name: output["uri"] for name, output in item["properties"]["outputData"].items()}
+
+
+def _steps(client, job_name):
+    return {child.display_name: child for child in client.jobs.list(parent_job_name=job_name)}
+
+
+def _error(client, job_name) -> str:
+    """The failure message as the provider reads it: run history's details of the job."""
+    return client.jobs._runs_operations.get_run_details(job_name).error.error.message
+
+
+def test_deployment_round_trips_its_component_and_settings(sdk_client, deployed):
+    deployment = deployed[DEPLOYMENT]
+    assert deployment.settings == {
+        "default_compute": "batch-cluster",
+        "default_datastore": "workspaceblobstore",
+        "continue_on_step_failure": False,
+    }
+    assert "/components/azureml_anonymous/versions/" in deployment.component
+    name, version = deployment.component.rsplit("/components/", 1)[1].split("/versions/")
+    component = sdk_client.components.get(name, version)
+    assert component.type == "pipeline"
+    assert set(component.inputs) == {"input_data", "scale", "label"}
+    assert set(component.outputs) == {"prepared", "scores"}
+
+
+def test_two_steps_run_in_order_and_fill_both_named_outputs(sdk_client, deployed, emulator, azurite):
+    from azure.ai.ml import Input, Output
+
+    base = f"azureml://datastores/workspaceblobstore/paths/pipeline-outputs/{uuid.uuid4().hex[:12]}"
+    outputs = {
+        "prepared": Output(type="uri_folder", path=f"{base}/prepared/"),
+        "scores": Output(type="uri_folder", path=f"{base}/scores/"),
+    }
+    inputs = _inputs(azurite, scale=Input(type="number", default=2.5))
+    job = _invoke(sdk_client, DEPLOYMENT, inputs, outputs, experiment_name="pipeline-experiment")
+    assert job.name.startswith("batchjob-") or emulator.honour_job_names
+    assert wait_for_status(emulator, job.name, TERMINAL)["status"] == "Completed"
+
+    assert _blob_text(azurite, f"{base}/prepared/a.txt") == "2.5\n5\n"
+    rows = _blob_text(azurite, f"{base}/scores/scores.csv").splitlines()
+    assert rows == ["file,label,score", "a.txt,scored,7.5", "b.txt,scored,7.5", "c.txt,scored,37.5"]
+
+    steps = _steps(sdk_client, job.name)
+    assert {name: step.status for name, step in steps.items()} == {"prepare": "Completed", "score": "Completed"}
+    assert sdk_client.jobs.get(steps["score"].name).status == "Completed"  # a step job, read through run history
+    assert sdk_client.jobs.get(job.name).experiment_name == "pipeline-experiment"
+    assert _listed_outputs(emulator, job.name) == {"prepared": f"{base}/prepared/", "scores": f"{base}/scores/"}
+
+
+def test_outputs_not_given_go_under_the_job_name_and_are_listed(sdk_client, deployed, emulator, azurite):
+    from azure.ai.ml import Input
+
+    job = _invoke(sdk_client, DEPLOYMENT, _inputs(azurite, scale=Input(type="integer", default=1)))
+    assert wait_for_status(emulator, job.name, TERMINAL)["status"] == "Completed"
+    expected = {
+        name: f"azureml://datastores/workspaceblobstore/paths/azureml/{job.name}/{name}/"
+        for name in ("prepared", "scores")
+    }
+    assert _blob_text(azurite, expected["scores"] + "scores.csv").startswith("file,label,score\n")
+    assert _listed_outputs(emulator, job.name) == expected
+
+
+def test_a_failing_step_fails_the_job_with_its_stderr_and_later_steps_do_not_run(
+    sdk_client, deployed, emulator, azurite
+):
+    job = _invoke(sdk_client, FAILING, _inputs(azurite))
+    assert wait_for_status(emulator, job.name, TERMINAL)["status"] == "Failed"
+    message = _error(sdk_client, job.name)
+    assert "Failed nodes: broken" in message
+    assert "exited with status code 3" in message
+    assert "ValueError: broken check refuses a.txt, b.txt, c.txt" in message
+    steps = _steps(sdk_client, job.name)
+    assert {name: step.status for name, step in steps.items()} == {"prepare": "Completed", "broken": "Failed"}
+    assert "broken check refuses" in _error(sdk_client, steps["broken"].name)
+
+
+def test_continue_on_step_failure_runs_the_independent_steps_and_still_fails(sdk_client, deployed, emulator, azurite):
+    job = _invoke(sdk_client, CONTINUING, _inputs(azurite))
+    assert wait_for_status(emulator, job.name, TERMINAL)["status"] == "Failed"
+    steps = _steps(sdk_client, job.name)
+    # after_broken reads the failed step's output, so it never starts.
+    assert {name: step.status for name, step in steps.items()} == {
+        "prepare": "Completed",
+        "broken": "Failed",
+        "score": "Completed",
+    }
+    scores = f"azureml://datastores/workspaceblobstore/paths/azureml/{job.name}/scores/scores.csv"
+    assert _blob_text(azurite, scores).splitlines()[1:] == ["a.txt,scored,3", "b.txt,scored,3", "c.txt,scored,15"]
+
+
+@pytest.mark.parametrize(
+    ("case", "field"),
+    [
+        ("literal of the wrong type", "inputData.scale"),
+        ("undeclared output", "outputData.verdict"),
+        ("undeclared input", "inputData.threshold"),
+        ("missing required input", "inputData.scale"),
+        ("data where a literal is declared", "inputData.scale"),
+    ],
+)
+def test_bad_invokes_are_refused_before_a_job_exists(sdk_client, deployed, emulator, azurite, case, field):
+    from azure.ai.ml import Input, Output
+
+    inputs = _inputs(azurite, scale=Input(type="number", default=2))
+    outputs = None
+    if case == "literal of the wrong type":
+        inputs["scale"] = Input(type="string", default="two")
+    elif case == "undeclared output":
+        outputs = {"verdict": Output(type="uri_folder", path="azureml://datastores/workspaceblobstore/paths/x/")}
+    elif case == "undeclared input":
+        inputs["threshold"] = Input(type="number", default=0.5)
+    elif case == "missing required input":
+        del inputs["scale"]
+    else:
+        inputs["scale"] = inputs["input_data"]
+    before = len(list(sdk_client.batch_endpoints.list_jobs(ENDPOINT)))
+    with pytest.raises(HttpResponseError) as caught:
+        _invoke(sdk_client, DEPLOYMENT, inputs, outputs)
+    assert caught.value.status_code == 400
+    assert caught.value.error.code == "UserError" and field in caught.value.error.message
+    assert len(list(sdk_client.batch_endpoints.list_jobs(ENDPOINT))) == before
+
+
+def test_a_registered_component_is_deployed_by_name_and_a_missing_one_is_refused(sdk_client, deployed):
+    from azure.ai.ml import load_component
+    from azure.ai.ml.entities import PipelineComponentBatchDeployment
+
+    component = sdk_client.components.create_or_update(load_component(PIPELINE / "pipeline.yml"))
+    assert (component.name, component.version) == ("prepare_and_score", "1")
+    settings = {"default_compute": COMPUTE, "continue_on_step_failure": False}
+    by_name = PipelineComponentBatchDeployment(
+        name="by-name", endpoint_name=ENDPOINT, component="prepare_and_score@latest", settings=settings
+    )
+    created = sdk_client.batch_deployments.begin_create_or_update(by_name).result()
+    assert created.component.endswith("/components/prepare_and_score/versions/1")
+    missing = PipelineComponentBatchDeployment(
+        name="missing", endpoint_name=ENDPOINT, component="azureml:no_such_pipeline:1", settings=settings
+    )
+    with pytest.raises(HttpResponseError) as caught:
+        sdk_client.batch_deployments.begin_create_or_update(missing).result()
+    assert caught.value.status_code == 400 and "no_such_pipeline" in caught.value.error.message
+
+
+def test_a_deployment_from_a_pipeline_job_takes_its_component(sdk_client, deployed, emulator, azurite):
+    from azure.ai.ml import Input
+    from azure.ai.ml.entities import PipelineComponentBatchDeployment
+
+    first = _invoke(sdk_client, DEPLOYMENT, _inputs(azurite, scale=Input(type="number", default=3)))
+    assert wait_for_status(emulator, first.name, TERMINAL)["status"] == "Completed"
+    from_job = PipelineComponentBatchDeployment(
+        name="from-job",
+        endpoint_name=ENDPOINT,
+        job_definition=f"azureml:{first.name}",
+        settings={"default_compute": COMPUTE},
+    )
+    created = sdk_client.batch_deployments.begin_create_or_update(from_job).result()
+    name, version = created.component.rsplit("/components/", 1)[1].split("/versions/")
+    assert set(sdk_client.components.get(name, version).inputs) == {"input_data", "scale", "label"}
+    again = _invoke(sdk_client, "from-job", _inputs(azurite, scale=Input(type="number", default=1)))
+    assert wait_for_status(emulator, again.name, TERMINAL)["status"] == "Completed"
+    assert set(_steps(sdk_client, again.name)) == {"prepare", "score"}
+
+
+def test_a_component_from_an_unknown_job_is_refused(emulator):
+    body = {"properties": {"componentSpec": {"type": "pipeline", "sourceJobId": "azureml:no-such-job", "jobs": {}}}}
+    response = emulator.request(
+        "PUT",
+        f"{_workspace(emulator)}/components/azureml_anonymous/versions/1?api-version=2024-01-01-preview",
+        json=body,
+    )
+    assert response.status_code == 404, response.text
+    assert "no-such-job" in response.json()["error"]["message"]
