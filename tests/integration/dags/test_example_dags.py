@@ -190,7 +190,13 @@ def test_digits_on_demand_uses_the_form_params(stack, emulator):
 
 def test_published_pipeline_runs_with_data_path_assignment(stack, emulator):
     published = emulator.request(
-        "POST", "/_emulator/pipelines", json={"endpoint": "digits-batch", "data_path_parameter": "input_data"}
+        "POST",
+        "/_emulator/pipelines",
+        json={
+            "endpoint": "digits-batch",
+            "data_path_parameter": "input_data",
+            "parameters": {"process_count_per_node": 1},
+        },
     ).json()
     conf = {"rest_endpoint": published["Endpoint"], "input_path": f"{DATASTORE}/{SMALL_FOLDER}/"}
     dags_test(stack, "published_pipeline", conf=conf)

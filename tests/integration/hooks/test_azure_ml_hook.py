@@ -138,7 +138,9 @@ def test_schedules_create_list_disable(hook, deployed):
 def test_published_pipeline_run(hook, wasb, deployed, container, emulator):
     upload_inputs(wasb, container, "inputs/pipeline", 2)
     published = emulator.request(
-        "POST", "/_emulator/pipelines", json={"endpoint": ENDPOINT, "data_path_parameter": "input_data"}
+        "POST",
+        "/_emulator/pipelines",
+        json={"endpoint": ENDPOINT, "data_path_parameter": "input_data", "parameters": {"threshold": 0.1}},
     ).json()
     run = hook.run_published_pipeline(
         published["Endpoint"],

@@ -115,7 +115,9 @@ def test_job_sensor_fails_on_failed_job(scoring_endpoint, hook, context):
 
 def test_published_pipeline_operator(scoring_endpoint, wasb, container, emulator, context):
     upload_inputs(wasb, container, "life/pipeline", 2)
-    published = emulator.request("POST", "/_emulator/pipelines", json={"endpoint": scoring_endpoint}).json()
+    published = emulator.request(
+        "POST", "/_emulator/pipelines", json={"endpoint": scoring_endpoint, "parameters": {"threshold": 0.1}}
+    ).json()
     op = AzureMLRunPublishedPipelineOperator(
         task_id="pipeline",
         rest_endpoint=published["Endpoint"],
