@@ -116,3 +116,47 @@ def test_deferrable_defaults_to_airflow_setting(monkeypatch, default):
     finally:
         monkeypatch.delenv("AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE")
         importlib.reload(module)
+
+
+def on_datastore(**kwargs) -> WasbBlobChangeSensor:
+    return WasbBlobChangeSensor(task_id="wait", datastore="workspaceblobstore", path="landing/", **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"path": "landing/"}, "path"),
+        ({"azure_ml_conn_id": "azure_ml_default"}, "azure_ml_conn_id"),
+    ],
+)
+def test_container_form_refuses_the_datastore_forms_arguments(kwargs, field):
+    with pytest.raises(AzureMLConfigurationError) as err:
+        sensor(**kwargs)
+    assert err.value.field == field
+
+
+@pytest.mark.parametrize(("kwargs", "field"), [({"prefix": "in"}, "prefix"), ({"wasb_conn_id": "w"}, "wasb_conn_id")])
+def test_datastore_form_refuses_the_container_forms_arguments(kwargs, field):
+    with pytest.raises(AzureMLConfigurationError) as err:
+        on_datastore(**kwargs)
+    assert err.value.field == field
+
+
+def test_neither_form_is_refused_naming_the_container():
+    with pytest.raises(AzureMLConfigurationError) as err:
+        WasbBlobChangeSensor(task_id="wait")
+    assert err.value.field == "container_name"
+
+
+def test_datastore_form_builds_a_datastore_trigger_and_a_templated_name_is_checked_once_rendered():
+    trigger = on_datastore(azure_ml_conn_id="aml").build_trigger(SAVED)
+    assert (trigger.container_name, trigger.datastore, trigger.path, trigger.azure_ml_conn_id) == (
+        None,
+        "workspaceblobstore",
+        "landing/",
+        "aml",
+    )
+    assert WasbBlobChangeSensor(task_id="t", datastore="{{ params.store }}").datastore == "{{ params.store }}"
+    with pytest.raises(AzureMLConfigurationError, match="datastore"):
+        WasbBlobChangeSensor(task_id="t", datastore="not/a/name")
+    assert {"datastore", "path", "azure_ml_conn_id"} <= set(WasbBlobChangeSensor.template_fields)

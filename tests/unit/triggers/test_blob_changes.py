@@ -16,6 +16,7 @@ from azure.core.exceptions import HttpResponseError, ResourceNotFoundError, Serv
 
 from airflow_batchml.changes import BlobEntry, ChangeSet
 from airflow_batchml.exceptions import AzureMLConfigurationError
+from airflow_batchml.hooks.datastores import DatastoreBlobHook
 from airflow_batchml.triggers.blob_changes import (
     BlobListingTransientError,
     WasbBlobChangeTrigger,
@@ -215,3 +216,131 @@ def test_state_is_kept_for_every_watched_asset():
         "<AssetStateStoreAccessor name='landing-b'>",
     ]
     assert _accessors(None) == []
+
+
+def on_datastore(**kwargs) -> WasbBlobChangeTrigger:
+    return WasbBlobChangeTrigger(
+        **{"datastore": "workspaceblobstore", "path": "landing/", "poll_interval": 0, **kwargs}
+    )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({}, "container_name"),
+        ({"container_name": ""}, "container_name"),
+        ({"container_name": "c", "path": "landing/"}, "path"),
+        ({"container_name": "c", "azure_ml_conn_id": "azure_ml_default"}, "azure_ml_conn_id"),
+        ({"datastore": "workspaceblobstore", "prefix": "landing/"}, "prefix"),
+        ({"datastore": "workspaceblobstore", "wasb_conn_id": "wasb_default"}, "wasb_conn_id"),
+        ({"datastore": "../workspaces/other"}, "datastore"),
+        ({"datastore": "workspaceblobstore", "path": 3}, "path"),
+    ],
+)
+def test_exactly_one_way_to_name_the_folder(kwargs, field):
+    with pytest.raises(AzureMLConfigurationError) as err:
+        WasbBlobChangeTrigger(**kwargs)
+    assert err.value.field == field
+
+
+def test_datastore_form_serializes_its_constructor_arguments_with_defaults_filled_in():
+    trigger = on_datastore(glob="*.csv")
+    classpath, kwargs = trigger.serialize()
+    assert WasbBlobChangeTrigger(**kwargs).serialize() == (classpath, kwargs)
+    assert {key: kwargs[key] for key in ("container_name", "prefix", "wasb_conn_id")} == {
+        "container_name": None,
+        "prefix": "",
+        "wasb_conn_id": None,
+    }
+    assert (kwargs["datastore"], kwargs["path"], kwargs["azure_ml_conn_id"]) == (
+        "workspaceblobstore",
+        "landing/",
+        "azure_ml_default",
+    )
+    assert make().serialize()[1]["wasb_conn_id"] == "wasb_default" and make().serialize()[1]["path"] is None
+    AssetWatcher(name="landing_datastore_watcher", trigger=trigger)
+
+
+def test_datastore_form_keys_its_state_by_the_resolved_container_as_the_container_form():
+    trigger = on_datastore()
+    with pytest.raises(RuntimeError):
+        trigger.state_key  # noqa: B018  (the container is not known before the workspace is asked)
+    trigger._resolved_container = "azureml-blobstore"
+    container_form = WasbBlobChangeTrigger("azureml-blobstore", prefix="landing", datastore="workspaceblobstore")
+    assert trigger.state_key == container_form.state_key
+
+
+class FakeDatastoreHook(DatastoreBlobHook):
+    """The datastore hook's surface the trigger uses; the container it resolves to is scripted."""
+
+    def __init__(self, containers: list[str]) -> None:  # no workspace behind it
+        self.containers, self.resets = containers, 0
+        self.location = None
+
+    @property
+    def container_name(self):
+        return self._container
+
+    @container_name.setter
+    def container_name(self, value):
+        self._container = value
+
+    async def get_async_conn(self):
+        self.container_name = self.containers.pop(0) if len(self.containers) > 1 else self.containers[0]
+        return object()
+
+    async def reset(self):
+        self.resets += 1
+
+    async def close(self):
+        pass
+
+
+async def test_datastore_form_loads_its_state_once_resolved_and_again_when_the_container_moves():
+    hook = FakeDatastoreHook(["a", "a", "b"])
+    trigger = on_datastore()
+    trigger.make_hook = lambda: hook
+    keys = []
+
+    class KeyedStore(Store):
+        async def aget(self, key, default=None):
+            keys.append(key)
+            return {"v": 1, "watermark": None, "etags": {}, "key": key}
+
+    trigger.asset_state_store = KeyedStore()
+    calls = scripted(trigger, [change("landing/x"), change("landing/y"), change("landing/z")])
+    events = trigger.run()
+    for _ in range(3):
+        await anext(events)
+    await events.aclose()
+    assert [key.split("/")[1] for key in keys] == ["a", "b"]
+    assert calls[0]["key"] == keys[0] and calls[2]["key"] == keys[1]
+
+
+async def test_datastore_form_asks_the_workspace_again_after_a_failure(delays, monkeypatch):
+    hook = FakeDatastoreHook(["azureml-blobstore"])
+    trigger = on_datastore()
+    trigger.make_hook = lambda: hook
+
+    async def failing_listing(*args, **kwargs):
+        raise OSError("connection reset")
+
+    monkeypatch.setattr("airflow_batchml.triggers.blob_changes.list_folder", failing_listing)
+    events = trigger.run()
+    task = asyncio.ensure_future(anext(events))
+    for _ in range(1000):  # the loop's own sleeps are recorded, not slept: this takes a few turns
+        if hook.resets == 2:
+            break
+        await asyncio.sleep(0)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    await events.aclose()
+    assert hook.resets == 2  # each failed listing dropped the resolution (and its SAS) ...
+    assert [delay for delay in delays if delay][:1] == [5.0]  # ... and was retried as a transient error
+
+
+def test_datastore_form_storage_errors_name_the_datastore():
+    error = ResourceNotFoundError(message="nope")
+    error.error_code, error.status_code = "ContainerNotFound", 404
+    result = classify_storage_error(error, "azureml-blobstore", "datastore", "datastore")
+    assert isinstance(result, AzureMLConfigurationError) and result.field == "datastore"
