@@ -17,12 +17,21 @@ id names the connection's own workspace.
 
 Outputs go only to a datastore (any of its three forms): Azure ML writes batch outputs to registered
 datastores, not to URLs.
+
+A pipeline component deployment also takes literal inputs (its component's ``integer``, ``number``,
+``boolean`` and ``string`` inputs; the v1 pipeline parameters) and several named outputs. Numbers and
+booleans are given as plain values (``3``, ``0.5``, ``True``). A string is given in the explicit form
+``{"type": "string", "value": "..."}``, because a plain string is a data input's URI; the same form takes
+any literal type (``{"type": "number", "value": 3}`` sends 3 to a ``number`` input). Before submission the
+values are checked against what the deployment's component declares (:class:`ComponentPorts`).
 """
 
 from __future__ import annotations
 
+import math
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import PurePosixPath
 from typing import Any
@@ -138,7 +147,10 @@ def _check_form(uri: str, field: str) -> None:
     if form == "unknown":
         raise AzureMLConfigurationError(field, f"{uri!r} is not a datastore path, data asset, https URL or local path")
     if form == "local" and not os.path.exists(uri.removeprefix("file://")):
-        raise AzureMLConfigurationError(field, f"local path {uri!r} does not exist")
+        raise AzureMLConfigurationError(
+            field,
+            f'local path {uri!r} does not exist (a string literal is given as {{"type": "string", "value": ...}})',
+        )
 
 
 def _infer_type(uri: str) -> str:
@@ -236,3 +248,145 @@ def check_output_path(path: Any, field: str = "output_path") -> str:
 def output_type(path: str) -> str:
     """An output path names a file when its last segment has a suffix, else a folder."""
     return "uri_file" if PurePosixPath(urlsplit(path).path).suffix else "uri_folder"
+
+
+LITERAL_TYPES = ("integer", "number", "boolean", "string")
+#: A component port name, as Azure ML's component schema has it (a Python identifier).
+_PORT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+@dataclass(frozen=True)
+class JobLiteral:
+    """A literal input of a pipeline component deployment: a value and its component input type."""
+
+    value: bool | int | float | str
+    type: str
+
+    @classmethod
+    def parse(cls, value: Any, field: str = "inputs") -> JobLiteral:
+        """A plain int, float or bool, or ``{"type": <literal type>, "value": ...}``."""
+        if isinstance(value, dict):
+            if set(value) != {"type", "value"} or value["type"] not in LITERAL_TYPES:
+                raise AzureMLConfigurationError(
+                    field,
+                    f'{value!r} is not a literal; give {{"type": one of {", ".join(LITERAL_TYPES)}, "value": ...}}',
+                )
+            literal = cls(value["value"], value["type"])
+        else:
+            kind = "boolean" if isinstance(value, bool) else "integer" if isinstance(value, int) else "number"
+            literal = cls(value, kind)
+        if not _is_literal_of(literal.value, literal.type):
+            raise AzureMLConfigurationError(field, f"{literal.value!r} is not a finite {literal.type}")
+        return literal
+
+    def fits(self, port_type: str) -> bool:
+        """Whether a component input of ``port_type`` takes this literal (an integer is a number too)."""
+        return port_type == self.type or (port_type == "number" and self.type == "integer")
+
+
+def _is_literal_of(value: Any, kind: str) -> bool:
+    if kind == "boolean" or isinstance(value, bool):
+        return kind == "boolean" and isinstance(value, bool)
+    if kind == "string":
+        return isinstance(value, str)
+    if kind == "integer":
+        return isinstance(value, int)
+    return isinstance(value, (int, float)) and math.isfinite(value)
+
+
+def parse_job_input(value: Any, field: str = "inputs") -> BatchInput | JobLiteral:
+    """A data input (any :class:`BatchInput` form) or a literal (numbers, booleans, the explicit form)."""
+    if isinstance(value, (BatchInput, JobLiteral)):
+        return value
+    if isinstance(value, (bool, int, float)) or (isinstance(value, dict) and "value" in value):
+        return JobLiteral.parse(value, field)
+    return BatchInput.parse(value, field)
+
+
+def parse_outputs(value: Any, field: str = "outputs") -> dict[str, str]:
+    """Named outputs: ``{"<output name>": "azureml://datastores/<name>/paths/<path>"}`` (None: none)."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise AzureMLConfigurationError(field, "must be a mapping of output name -> datastore path")
+    for name in value:
+        if not isinstance(name, str) or not _PORT_NAME.fullmatch(name):
+            raise AzureMLConfigurationError(field, f"{name!r} is not an output name (letters, digits, underscores)")
+    return {name: check_output_path(path, f"{field}.{name}") for name, path in value.items()}
+
+
+@dataclass(frozen=True)
+class ComponentInput:
+    """One input a pipeline component declares: its type and whether an invocation must supply it."""
+
+    type: str
+    required: bool
+
+
+@dataclass(frozen=True)
+class ComponentPorts:
+    """What a pipeline component declares, so an invocation is checked before it is submitted."""
+
+    component: str
+    inputs: Mapping[str, ComponentInput]
+    outputs: Mapping[str, str]
+
+    def check(self, inputs: Mapping[str, BatchInput | JobLiteral], outputs: Mapping[str, str]) -> None:
+        """Every input and output declared, every required input given, every literal of its input's type."""
+        for name, value in inputs.items():
+            port = self.inputs.get(name)
+            if port is None:
+                raise AzureMLConfigurationError(
+                    f"inputs.{name}", f"is not an input of component {self.component}; it has {_names(self.inputs)}"
+                )
+            _check_input_kind(value, port, f"inputs.{name}", self.component)
+        for name, port in self.inputs.items():
+            if port.required and name not in inputs:
+                raise AzureMLConfigurationError(
+                    f"inputs.{name}", f"component {self.component} requires it ({port.type}, no default, not optional)"
+                )
+        for name in outputs:
+            if name not in self.outputs:
+                raise AzureMLConfigurationError(
+                    f"outputs.{name}", f"is not an output of component {self.component}; it has {_names(self.outputs)}"
+                )
+
+
+def _check_input_kind(value: BatchInput | JobLiteral, port: ComponentInput, field: str, component: str) -> None:
+    if port.type not in LITERAL_TYPES:
+        if isinstance(value, JobLiteral):
+            raise AzureMLConfigurationError(
+                field, f"component {component} takes data ({port.type}) here, not a literal"
+            )
+        return
+    if isinstance(value, BatchInput):
+        example = (
+            '{"type": "string", "value": "..."}: a plain string is a data URI' if port.type == "string" else "a value"
+        )
+        raise AzureMLConfigurationError(field, f"component {component} takes type {port.type} here; give {example}")
+    if not value.fits(port.type):
+        raise AzureMLConfigurationError(
+            field, f"{value.value!r} is of type {value.type}; component {component} takes type {port.type} here"
+        )
+
+
+def _names(ports: Mapping[str, Any]) -> str:
+    return ", ".join(sorted(ports)) or "none"
+
+
+def check_model_job(inputs: Mapping[str, BatchInput | JobLiteral], outputs: Mapping[str, str], deployment: str) -> None:
+    """A model deployment scores exactly one data input into one output (Azure's batch input rules)."""
+    for name, value in inputs.items():
+        if isinstance(value, JobLiteral):
+            raise AzureMLConfigurationError(
+                f"inputs.{name}", f"{deployment} is a model deployment, which takes data, not literals"
+            )
+    if len(inputs) > 1:
+        raise AzureMLConfigurationError(
+            "inputs",
+            f"{deployment} is a model deployment, which takes exactly one input; got {', '.join(inputs)}",
+        )
+    if outputs:
+        raise AzureMLConfigurationError(
+            "outputs", f"{deployment} is a model deployment, which writes one output; give output_path instead"
+        )

@@ -29,9 +29,15 @@ from airflow_batchml.exceptions import AzureMLConfigurationError, AzureMLNotFoun
 from airflow_batchml.hooks import deployment_spec
 from airflow_batchml.hooks.batch_invoke import DEFAULT_DATASTORE, BatchInvokeOperations, send_posts_once
 from airflow_batchml.hooks.clouds import CLOUDS, custom_cloud_metadata, custom_cloud_name, forget_inherited_custom_cloud
+from airflow_batchml.hooks.component_ports import ComponentPortOperations
 from airflow_batchml.hooks.connection_settings import AzureMLConnectionSettings
 from airflow_batchml.hooks.credentials import get_credential
 from airflow_batchml.hooks.datastore_files import DatastoreFiles
+from airflow_batchml.hooks.deployment_assets import (
+    DeploymentAssetOperations,
+    check_pipeline_component,
+    check_scoring_script,
+)
 from airflow_batchml.hooks.errors import remote_errors
 from airflow_batchml.hooks.job_status import AzureMLJobStatus, normalise_status
 from airflow_batchml.hooks.published_pipelines import PublishedPipelineOperations
@@ -46,7 +52,14 @@ _COMPUTE_TIERS = {"dedicated": "dedicated", "lowpriority": "low_priority"}
 logging.getLogger("azure.core.pipeline.policies.http_logging_policy").setLevel(logging.WARNING)
 
 
-class AzureMLHook(ScheduleOperations, PublishedPipelineOperations, BatchInvokeOperations, BaseHook):
+class AzureMLHook(
+    ScheduleOperations,
+    PublishedPipelineOperations,
+    BatchInvokeOperations,
+    ComponentPortOperations,
+    DeploymentAssetOperations,
+    BaseHook,
+):
     """Interact with one Azure ML workspace named by an ``azure_ml`` connection.
 
     :param azure_ml_conn_id: The ``azure_ml`` connection to use.
@@ -206,19 +219,27 @@ class AzureMLHook(ScheduleOperations, PublishedPipelineOperations, BatchInvokeOp
         name: str | None = None,
         set_default: bool = False,
     ) -> dict[str, Any]:
-        """Create or update a batch deployment from a YAML path (either form) or an SDK entity.
+        """Create or update a batch deployment (model or pipeline component) from a YAML path or an SDK entity.
 
-        Local ``model`` and ``code`` folders are uploaded through the connection's WASB connection when it
-        names one; otherwise azure-ai-ml uploads them itself.
+        Local ``model`` and ``code`` folders, and a local pipeline component's step code folders, are uploaded
+        through the connection's WASB connection when it names one; otherwise azure-ai-ml uploads them itself.
+        A local pipeline component, its steps and their environments are registered by azure-ai-ml.
         """
+        from azure.ai.ml.entities import PipelineComponentBatchDeployment
+
         if isinstance(deployment, (str, Path)):
             deployment = deployment_spec.load_deployment(deployment)
         deployment.endpoint_name = check_name("endpoint", endpoint_name or deployment.endpoint_name, "endpoint_name")
         deployment.name = check_name("deployment", name or deployment.name)
-        deployment.compute = deployment_spec.strip_azureml_prefix(deployment.compute)
         deployment_spec.check_entity_string_maps(deployment)
-        _check_scoring_script(deployment)
-        self._upload_local_assets(deployment)
+        if isinstance(deployment, PipelineComponentBatchDeployment):
+            deployment_spec.check_pipeline_deployment(deployment)
+            check_pipeline_component(deployment.component)
+            self._upload_step_code(deployment.component)
+        else:
+            deployment.compute = deployment_spec.strip_azureml_prefix(deployment.compute)
+            check_scoring_script(deployment)
+            self._upload_local_assets(deployment)
         with remote_errors(f"Creating batch deployment {deployment.name} of {deployment.endpoint_name}"):
             result = self.get_client().batch_deployments.begin_create_or_update(deployment).result()
         if set_default:
@@ -265,25 +286,6 @@ class AzureMLHook(ScheduleOperations, PublishedPipelineOperations, BatchInvokeOp
             if len(files) != 1:
                 raise AzureMLNotFoundError(f"Downloading {uri}: expected one file, found {len(files)}")
             return files[0].read_bytes()
-
-    def _upload_local_assets(self, deployment: Any) -> None:
-        """Replace local model and code folders by datastore URIs when uploads go through WASB."""
-        from azure.ai.ml.entities import Model
-        from azure.ai.ml.entities._assets._artifacts.code import Code
-
-        if self._datastore_files is None:
-            return
-        base = Path(getattr(deployment, "base_path", None) or ".")
-        model = deployment.model
-        if isinstance(model, Model) and model.path and _is_local(model.path):
-            model.path = self._datastore_files.upload(base / model.path)
-        code_dir = _local_code_dir(deployment)
-        if code_dir is not None:
-            code_config = deployment.code_configuration
-            uri = self._datastore_files.upload(code_dir)
-            code = Code(name="code-" + uri.rstrip("/").split("/")[-2][:24], version="1", path=uri)
-            with remote_errors(f"Registering the code of deployment {deployment.name}"):
-                code_config.code = self.get_client()._code.create_or_update(code).id
 
     # -- jobs ----------------------------------------------------------------------------------------
 
@@ -370,31 +372,6 @@ def _compute_tier(tier: object) -> str:
     if key not in _COMPUTE_TIERS:
         raise AzureMLConfigurationError("tier", f"{tier!r} is not one of dedicated, low_priority (any case)")
     return _COMPUTE_TIERS[key]
-
-
-def _is_local(path: str) -> bool:
-    return "://" not in str(path) and not str(path).startswith("azureml:")
-
-
-def _local_code_dir(deployment: Any) -> Path | None:
-    """The deployment's code folder when it is a local path (relative to the YAML's folder), else None."""
-    code_config = deployment.code_configuration
-    if not code_config or not isinstance(code_config.code, (str, Path)) or not _is_local(str(code_config.code)):
-        return None
-    return Path(getattr(deployment, "base_path", None) or ".") / code_config.code
-
-
-def _check_scoring_script(deployment: Any) -> None:
-    """A local code folder must hold the scoring script; refused before anything is uploaded or sent."""
-    code_dir = _local_code_dir(deployment)
-    if code_dir is None:
-        return
-    code_config = deployment.code_configuration
-    if not (code_dir / str(code_config.scoring_script)).is_file():
-        raise AzureMLConfigurationError(
-            "code_configuration.scoring_script",
-            f"{code_config.scoring_script!r} is not a file in the code folder {str(code_dir)!r}",
-        )
 
 
 def _compute_dict(compute: Any) -> dict[str, Any]:

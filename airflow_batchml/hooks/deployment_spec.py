@@ -1,9 +1,14 @@
 """Turn the YAML files ``az ml`` takes into azure-ai-ml entities, checked before anything is sent.
 
-A batch deployment YAML comes in two forms: the current one with a ``settings:`` block (a model batch
-deployment) and the older flat one with the same settings at top level. The SDK has one loader for
-each and rejects the other form's fields, so the form is chosen by the presence of ``settings``.
-Unknown fields become an :class:`AzureMLConfigurationError` naming the field.
+A batch deployment YAML comes in three forms: a pipeline component deployment (``type: pipeline``), the
+current model deployment with a ``settings:`` block, and the older flat one with the same settings at top
+level. The SDK has one loader for each and rejects the other forms' fields, so the form is chosen by
+``type`` and then by the presence of ``settings``. Unknown fields become an
+:class:`AzureMLConfigurationError` naming the field.
+
+The SDK's pipeline loader accepts a deployment without a component, reports a missing component file as
+"provide an azureml: id", and keeps unknown keys of a pipeline component; those are checked here first,
+with the settings Azure documents for pipeline jobs ("Attributes of the settings key").
 
 YAML aliases share one node however often they are used, so a 570-byte file of nested anchors can stand
 for billions of values that the SDK then expands while serialising. Files are therefore measured as the
@@ -26,6 +31,18 @@ _UNKNOWN_FIELD = re.compile(r"\{.*\}", re.S)
 MAX_EXPANDED_NODES = 10_000
 # Azure's REST spec types these as string-to-string maps (ARM tags, a deployment's environment variables).
 _STRING_MAPS = ("tags", "environment_variables", "settings.environment_variables")
+#: A pipeline deployment's settings: the pipeline job settings Azure documents, with their types.
+PIPELINE_SETTINGS: dict[str, type] = {
+    "default_compute": str,
+    "default_datastore": str,
+    "continue_on_step_failure": bool,
+    "force_rerun": bool,
+}
+# The pipeline component YAML keys (Microsoft's schema reference, plus the SDK's is_deterministic).
+_PIPELINE_COMPONENT_KEYS = frozenset({
+    "$schema", "type", "name", "version", "display_name", "description", "tags", "settings",
+    "jobs", "inputs", "outputs", "is_deterministic",
+})  # fmt: skip
 
 
 def read_yaml(path: str | Path, field: str) -> dict[str, Any]:
@@ -108,12 +125,92 @@ def _check_expansion(root: yaml.Node | None, path: Path, field: str) -> None:
 
 
 def load_deployment(path: str | Path, field: str = "deployment") -> Any:
-    """Load a batch deployment YAML in either form; the SDK entity keeps the YAML's folder as base path."""
-    from azure.ai.ml.entities._load_functions import load_batch_deployment, load_model_batch_deployment
+    """Load a batch deployment YAML in any form; the SDK entity keeps the YAML's folder as base path."""
+    from azure.ai.ml.entities._load_functions import (
+        load_batch_deployment,
+        load_model_batch_deployment,
+        load_pipeline_component_batch_deployment,
+    )
 
     data = read_yaml(path, field)
+    if data.get("type") == "pipeline":
+        _check_pipeline_document(data, Path(path), field)
+        return check_pipeline_deployment(_load(load_pipeline_component_batch_deployment, path, field), field)
     loader = load_model_batch_deployment if "settings" in data or data.get("type") == "model" else load_batch_deployment
     return _load(loader, path, field)
+
+
+def _check_pipeline_document(data: dict[str, Any], path: Path, field: str) -> None:
+    """A pipeline deployment names its component (or job); a local component file exists and is well formed."""
+    component = data.get("component")
+    if component is None and data.get("job_definition") is None:
+        raise AzureMLConfigurationError(
+            f"{field}.component",
+            "is required: a local pipeline component YAML, azureml:<name>:<version>, or job_definition instead",
+        )
+    if isinstance(component, str) and not component.startswith("azureml:"):
+        check_pipeline_component_file(path.parent / component, f"{field}.component")
+
+
+def check_pipeline_component_file(path: Path, field: str) -> None:
+    """A local pipeline component: a YAML mapping of documented keys whose local step files exist."""
+    from azure.ai.ml import load_component
+
+    data = read_yaml(path, field)
+    unknown = sorted(set(data) - _PIPELINE_COMPONENT_KEYS, key=str)
+    if unknown:
+        raise AzureMLConfigurationError(
+            f"{field}.{unknown[0]}",
+            f"is not a pipeline component key; accepted: {', '.join(sorted(_PIPELINE_COMPONENT_KEYS))}",
+        )
+    if data.get("type", "pipeline") != "pipeline":
+        raise AzureMLConfigurationError(f"{field}.type", f"{data['type']!r} is not 'pipeline'")
+    jobs = data.get("jobs")
+    if not isinstance(jobs, dict) or not jobs:
+        raise AzureMLConfigurationError(f"{field}.jobs", "must be a mapping of at least one step")
+    for step, job in jobs.items():
+        step_component = job.get("component") if isinstance(job, dict) else None
+        if isinstance(step_component, str) and not step_component.startswith("azureml:"):
+            _check_step_component(path.parent / step_component, f"{field}.jobs.{step}.component")
+    _load(load_component, path, field)
+
+
+def _check_step_component(path: Path, field: str) -> None:
+    data = read_yaml(path, field)
+    if data.get("type") == "pipeline":
+        check_pipeline_component_file(path, field)
+        return
+    code = data.get("code")
+    local = isinstance(code, str) and "://" not in code and not code.startswith(("azureml:", "git+"))
+    if local and not (path.parent / code).exists():
+        raise AzureMLConfigurationError(f"{field}.code", f"folder {str(path.parent / code)!r} does not exist")
+
+
+def check_pipeline_deployment(deployment: Any, field: str = "deployment") -> Any:
+    """Check a pipeline deployment entity's component and settings; settings in the form sent."""
+    if deployment.component is None and deployment.job_definition is None:
+        raise AzureMLConfigurationError(f"{field}.component", "is required (or job_definition)")
+    deployment.settings = check_pipeline_settings(deployment.settings, f"{field}.settings")
+    return deployment
+
+
+def check_pipeline_settings(settings: Any, field: str = "settings") -> dict[str, Any] | None:
+    """Known keys of the documented types; compute and datastore as bare names (``azureml:`` stripped)."""
+    if settings is None:
+        return None
+    if not isinstance(settings, dict):
+        raise AzureMLConfigurationError(field, f"must be a mapping of {', '.join(PIPELINE_SETTINGS)}")
+    checked = {}
+    for key, value in settings.items():
+        kind = PIPELINE_SETTINGS.get(key)
+        if kind is None:
+            raise AzureMLConfigurationError(
+                f"{field}.{key}", f"is not a pipeline deployment setting; accepted: {', '.join(PIPELINE_SETTINGS)}"
+            )
+        if not isinstance(value, kind) or value == "":
+            raise AzureMLConfigurationError(f"{field}.{key}", f"{value!r} is not a {kind.__name__}")
+        checked[key] = strip_azureml_prefix(value) if kind is str else value
+    return checked
 
 
 def load_endpoint(path: str | Path, field: str = "endpoint") -> Any:

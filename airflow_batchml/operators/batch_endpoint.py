@@ -74,9 +74,17 @@ class AzureMLDeleteBatchEndpointOperator(AzureMLBaseOperator):
 
 
 class AzureMLCreateBatchDeploymentOperator(AzureMLBaseOperator):
-    """Create or update a batch deployment from a YAML file (either ``az ml`` form) or an SDK entity.
+    """Create or update a batch deployment from an ``az ml batch-deployment`` YAML file or an SDK entity.
 
-    :param deployment: Path of a deployment YAML, or a ``BatchDeployment``/``ModelBatchDeployment``. (templated)
+    A model deployment (``type: model``, or the older flat form) or a pipeline component deployment
+    (``type: pipeline``: the v2 home of a v1 published pipeline), whose ``component`` is a local pipeline
+    component YAML or ``azureml:<name>:<version>``, or whose ``job_definition`` names an existing pipeline
+    job; its ``settings`` take ``default_compute``, ``default_datastore``, ``continue_on_step_failure`` and
+    ``force_rerun``. A local component, its steps' code and their environments are registered as azure-ai-ml
+    registers them (code through the connection's WASB connection when it names one).
+
+    :param deployment: Path of a deployment YAML, or a ``BatchDeployment``, ``ModelBatchDeployment`` or
+        ``PipelineComponentBatchDeployment``. (templated)
     :param endpoint_name: The endpoint; overrides the YAML's ``endpoint_name``. (templated)
     :param deployment_name: The deployment; overrides the YAML's ``name``. (templated)
     :param set_default: Make it the endpoint's default deployment once created.

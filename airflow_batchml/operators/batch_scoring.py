@@ -1,8 +1,10 @@
-"""Invoke a batch endpoint and (optionally) wait for the scoring job, deferrable by default setting.
+"""Invoke a batch endpoint and (optionally) wait for the job, deferrable by default setting.
 
-Azure ML names the job; the task's logical key (``job_name``, else derived from dag, task, run, map index
-and what is scored) travels as its display name and, with no ``output_path``, as its output folder, by
-which a retried or re-run task finds the job it already started (see ``hooks/batch_invoke.py``).
+The endpoint's deployment may be a model deployment (one data input, one output) or a pipeline component
+deployment (the v2 home of published pipelines: data and literal inputs, named outputs). Azure ML names
+the job; the task's logical key (``job_name``, else derived from dag, task, run, map index and what is
+submitted) travels as its display name and, for outputs the task does not place, as their output folder,
+by which a retried or re-run task finds the job it already started (see ``hooks/batch_invoke.py``).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator, conf
 
-from airflow_batchml.batch_job import BatchInput, BatchJobOverrides
+from airflow_batchml.batch_job import BatchJobOverrides, parse_job_input, parse_outputs
 from airflow_batchml.exceptions import AzureMLConfigurationError
 from airflow_batchml.job_names import task_job_name
 from airflow_batchml.links import AzureMLJobLink
@@ -27,20 +29,34 @@ DEFAULT_INPUT_NAME = "input_data"
 
 
 class AzureMLInvokeBatchEndpointOperator(AzureMLJobWaitMixin, BaseOperator):
-    """Start a batch scoring job on an Azure ML batch endpoint.
+    """Start a batch job on an Azure ML batch endpoint (a model or a pipeline component deployment).
+
+    The task returns (XCom) ``job_name`` (the service's), ``status``, ``endpoint_name``, ``deployment_name``,
+    ``output_uri`` (a model deployment's output; None for a pipeline deployment) and ``outputs``: every
+    output location the task chose, by output name (a model deployment's is ``score``).
 
     :param endpoint_name: The batch endpoint. (templated)
-    :param inputs: One input, or a mapping of input name -> input. An input is a datastore path
+    :param inputs: One data input, or a mapping of input name -> input. A data input is a datastore path
         (``azureml://datastores/<name>/paths/<path>``), a data asset (``azureml:<name>:<version>``), an https
-        URL, a local path, or ``{"uri": ..., "type": "uri_folder" | "uri_file"}``. (templated)
+        URL, a local path, or ``{"uri": ..., "type": "uri_folder" | "uri_file"}``. A pipeline component
+        deployment also takes literals for its component's literal inputs: an int, float or bool as a plain
+        value, and a string as ``{"type": "string", "value": "..."}`` (a plain string is a data input's URI;
+        the explicit form takes ``integer``, ``number`` and ``boolean`` too). Inputs are checked against
+        the deployment's component before submission: every required input given, literals of its types.
+        (templated)
     :param deployment_name: The deployment to run; the endpoint's default when None. (templated)
-    :param output_path: Where the results go: a datastore folder or file URI; when None, a folder of the
-        default datastore derived from the job's key (``airflow/<key>/``), which identifies the job. (templated)
+    :param output_path: A model deployment's output: a datastore folder or file URI; when None, a folder of
+        the default datastore derived from the job's key (``airflow/<key>/``), which identifies the job.
+        (templated)
+    :param outputs: A pipeline component deployment's outputs to place, output name -> datastore path
+        (``azureml://datastores/<name>/paths/<path>``); each must be an output of the component. Folder
+        outputs not named here go to ``airflow/<key>/<output name>/`` of the default datastore. (templated)
     :param overrides: Per-job settings: mini_batch_size, instance_count, output_file_name, max_retries,
         timeout, error_threshold. (templated)
     :param job_name: The submission's logical key, sent as the job's display name (Azure ML names the job);
         deterministic from the task run and inputs when None. (templated)
-    :param experiment_name: Experiment to file the job under. (templated)
+    :param experiment_name: Experiment to file the job under (Azure ML honours it for pipeline component
+        deployments). (templated)
     :param wait_for_completion: Wait for the job to finish before the task succeeds.
     :param deferrable: Wait in the triggerer instead of the worker.
     :param poll_interval: Seconds between status checks while waiting.
@@ -55,12 +71,13 @@ class AzureMLInvokeBatchEndpointOperator(AzureMLJobWaitMixin, BaseOperator):
         "inputs",
         "deployment_name",
         "output_path",
+        "outputs",
         "overrides",
         "job_name",
         "experiment_name",
         "azure_ml_conn_id",
     )
-    template_fields_renderers = {"inputs": "json", "overrides": "json"}
+    template_fields_renderers = {"inputs": "json", "outputs": "json", "overrides": "json"}
     operator_extra_links = (AzureMLJobLink(),)
     ui_color = "#0078d4"
 
@@ -71,6 +88,7 @@ class AzureMLInvokeBatchEndpointOperator(AzureMLJobWaitMixin, BaseOperator):
         inputs: Any,
         deployment_name: str | None = None,
         output_path: str | None = None,
+        outputs: Mapping[str, str] | None = None,
         overrides: Mapping[str, Any] | None = None,
         job_name: str | None = None,
         experiment_name: str | None = None,
@@ -88,6 +106,7 @@ class AzureMLInvokeBatchEndpointOperator(AzureMLJobWaitMixin, BaseOperator):
         self.inputs = inputs
         self.deployment_name = deployment_name
         self.output_path = output_path
+        self.outputs = outputs
         self.overrides = overrides
         self.job_name = job_name
         self.experiment_name = experiment_name
@@ -103,6 +122,7 @@ class AzureMLInvokeBatchEndpointOperator(AzureMLJobWaitMixin, BaseOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         inputs = self._checked_inputs()
+        outputs = parse_outputs(self.outputs)
         overrides = BatchJobOverrides.parse(self.overrides)
         check_name("endpoint", self.endpoint_name, "endpoint_name")
         if self.deployment_name:
@@ -113,7 +133,8 @@ class AzureMLInvokeBatchEndpointOperator(AzureMLJobWaitMixin, BaseOperator):
             ti.task_id,
             ti.run_id,
             ti.map_index,
-            [self.endpoint_name, self.deployment_name, inputs, self.output_path, overrides.to_dict()],
+            [self.endpoint_name, self.deployment_name, inputs, self.output_path, overrides.to_dict()]
+            + ([outputs] if outputs else []),  # without named outputs, the key of a model job stays as it was
         )
         submitted = self.attach_or_submit(
             context,
@@ -122,6 +143,7 @@ class AzureMLInvokeBatchEndpointOperator(AzureMLJobWaitMixin, BaseOperator):
                 inputs,
                 deployment_name=self.deployment_name,
                 output_path=self.output_path,
+                outputs=outputs,
                 overrides=overrides,
                 job_name=job_name,
                 experiment_name=self.experiment_name,
@@ -131,6 +153,7 @@ class AzureMLInvokeBatchEndpointOperator(AzureMLJobWaitMixin, BaseOperator):
         carry = {
             "deployment_name": submitted.get("deployment_name") or self.deployment_name,
             "output_uri": submitted.get("output_uri"),
+            "outputs": submitted.get("outputs") or {},
         }
         self.publish_job(context, job_name, carry)
         if not self.wait_for_completion:
@@ -144,7 +167,7 @@ class AzureMLInvokeBatchEndpointOperator(AzureMLJobWaitMixin, BaseOperator):
         if not inputs:
             raise AzureMLConfigurationError("inputs", "at least one input is required")
         for key, value in inputs.items():
-            BatchInput.parse(value, f"inputs.{key}")
+            parse_job_input(value, f"inputs.{key}")
         return dict(inputs)
 
     def job_result(self, job: dict[str, Any]) -> dict[str, Any]:
@@ -154,4 +177,5 @@ class AzureMLInvokeBatchEndpointOperator(AzureMLJobWaitMixin, BaseOperator):
             "endpoint_name": self.endpoint_name,
             "deployment_name": self.deployment_name,
             "output_uri": job.get("output_uri") or self.output_path,
+            "outputs": job.get("outputs") or {},
         }

@@ -2,7 +2,17 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_batchml.batch_job import BatchInput, BatchJobOverrides, check_output_path, output_type
+from airflow_batchml.batch_job import (
+    BatchInput,
+    BatchJobOverrides,
+    ComponentInput,
+    ComponentPorts,
+    JobLiteral,
+    check_output_path,
+    output_type,
+    parse_job_input,
+    parse_outputs,
+)
 from airflow_batchml.exceptions import AzureMLConfigurationError
 
 
@@ -144,3 +154,73 @@ def test_a_malformed_url_input_names_the_field(value):
     with pytest.raises(AzureMLConfigurationError, match="is not a valid URL") as err:
         BatchInput.parse({"uri": value}, "inputs.images")
     assert err.value.field == "inputs.images"
+
+
+# -- literal inputs and named outputs (pipeline component deployments) -------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (3, JobLiteral(3, "integer")),
+        (0.5, JobLiteral(0.5, "number")),
+        (True, JobLiteral(True, "boolean")),
+        ({"type": "string", "value": "day"}, JobLiteral("day", "string")),
+        ({"type": "number", "value": 3}, JobLiteral(3, "number")),
+        ({"type": "string", "value": ""}, JobLiteral("", "string")),
+        (
+            "azureml://datastores/workspaceblobstore/paths/x/",
+            BatchInput("azureml://datastores/workspaceblobstore/paths/x/"),
+        ),
+    ],
+)
+def test_numbers_and_booleans_are_plain_literals_and_strings_are_explicit(value, expected):
+    assert parse_job_input(value, "inputs.x") == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ({"type": "integer", "value": 2.5}, "is not a finite integer"),
+        ({"type": "integer", "value": True}, "is not a finite integer"),
+        ({"type": "boolean", "value": "true"}, "is not a finite boolean"),
+        ({"type": "string", "value": 3}, "is not a finite string"),
+        ({"type": "number", "value": float("nan")}, "is not a finite number"),
+        (float("inf"), "is not a finite number"),
+        ({"type": "text", "value": "x"}, "is not a literal"),
+        ({"type": "string", "value": "x", "extra": 1}, "is not a literal"),
+    ],
+)
+def test_a_literal_that_does_not_match_its_type_names_the_input(value, message):
+    with pytest.raises(AzureMLConfigurationError, match=message) as err:
+        parse_job_input(value, "inputs.x")
+    assert err.value.field == "inputs.x"
+
+
+def test_named_outputs_are_datastore_paths_named_like_component_ports():
+    uri = "azureml://datastores/workspaceblobstore/paths/out/"
+    assert parse_outputs({"scores": uri}) == {"scores": uri}
+    assert parse_outputs(None) == {}
+    with pytest.raises(AzureMLConfigurationError) as err:
+        parse_outputs({"scores": "https://account.blob.core.windows.net/out/"})
+    assert err.value.field == "outputs.scores"
+    with pytest.raises(AzureMLConfigurationError, match="is not an output name"):
+        parse_outputs({"my-scores": uri})
+    with pytest.raises(AzureMLConfigurationError, match="mapping"):
+        parse_outputs(uri)
+
+
+def test_an_integer_fits_a_number_input_but_not_the_other_way_round():
+    ports = ComponentPorts("c:1", {"n": ComponentInput("integer", True), "x": ComponentInput("number", True)}, {})
+    ports.check({"n": JobLiteral(3, "integer"), "x": JobLiteral(3, "integer")}, {})
+    with pytest.raises(AzureMLConfigurationError, match="is of type number; component c:1 takes type integer") as err:
+        ports.check({"n": JobLiteral(2.5, "number"), "x": JobLiteral(1, "integer")}, {})
+    assert err.value.field == "inputs.n"
+
+
+def test_an_optional_input_or_one_with_a_default_may_be_left_out():
+    ports = ComponentPorts("c:1", {"a": ComponentInput("string", False), "b": ComponentInput("uri_folder", True)}, {})
+    with pytest.raises(AzureMLConfigurationError, match="requires it") as err:
+        ports.check({}, {})
+    assert err.value.field == "inputs.b"
+    ports.check({"b": BatchInput("azureml://datastores/d/paths/x/")}, {})

@@ -42,7 +42,17 @@ def invoke(**kwargs):
     ("operator", "field"),
     [
         (invoke(inputs="s3://bucket/x"), "inputs.input_data"),
-        (invoke(inputs={"images": 42}), "inputs.images"),
+        (invoke(inputs={"images": [42]}), "inputs.images"),
+        (invoke(inputs={"images": float("nan")}), "inputs.images"),
+        (invoke(inputs={"label": {"type": "string", "value": 3}}), "inputs.label"),
+        (
+            invoke(inputs="azureml://datastores/d/paths/x/", outputs={"scores": "https://a.blob.core.windows.net/o/"}),
+            "outputs.scores",
+        ),
+        (
+            invoke(inputs="azureml://datastores/d/paths/x/", outputs={"my-scores": "azureml://datastores/d/paths/o/"}),
+            "outputs",
+        ),
         (invoke(inputs={}), "inputs"),
         (
             invoke(inputs="azureml://datastores/d/paths/x/", overrides={"mini_batch_size": "10"}),
