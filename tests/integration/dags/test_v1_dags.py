@@ -1,7 +1,8 @@
-"""The ``v1_housekeeping`` example DAG end to end with ``airflow dags test`` on the emulator: it lists the
-v1 schedules and published pipelines, then disables the ones its params name, and a re-run changes nothing.
+"""The v1 example DAGs end to end with ``airflow dags test`` on the emulator: ``v1_housekeeping`` lists the
+v1 schedules and published pipelines, then disables the ones its params name (a re-run changes nothing);
+``published_pipeline`` runs a pipeline named by its published pipeline id.
 
-The DAG needs no seeded data, so the module migrates its own AIRFLOW_HOME only.
+These DAGs need no seeded data, so the module migrates its own AIRFLOW_HOME only.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ import sys
 import pytest
 
 from airflow_batchml.hooks.azure_ml import AzureMLHook
-from tests.integration.hooks.conftest import airflow_connections  # noqa: F401  (shared fixture)
+from tests.integration.hooks.conftest import airflow_connections, upload_inputs  # noqa: F401  (shared fixture)
+from tests.integration.hooks.test_azure_ml_hook import container, deployed  # noqa: F401  (fixtures)
 from tests.integration.hooks.test_published_pipelines import v1
 from tests.local_airflow import airflow_env
 
@@ -62,11 +64,11 @@ def v1_workspace(airflow_connections, emulator):  # noqa: F811
     return {"pipelines": pipelines, "schedules": schedules}
 
 
-def dags_test(env: dict[str, str], conf: dict) -> str:
-    command = [sys.executable, "-m", "airflow", "dags", "test", "v1_housekeeping", "-c", json.dumps(conf)]
+def dags_test(env: dict[str, str], conf: dict, dag_id: str = "v1_housekeeping") -> str:
+    command = [sys.executable, "-m", "airflow", "dags", "test", dag_id, "-c", json.dumps(conf)]
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=280, check=False)
     output = result.stdout + result.stderr
-    assert result.returncode == 0 and FINISHED.findall(output) == [("v1_housekeeping", "success")], output[-6000:]
+    assert result.returncode == 0 and FINISHED.findall(output) == [(dag_id, "success")], output[-6000:]
     return output
 
 
@@ -85,3 +87,19 @@ def test_v1_housekeeping_lists_then_disables_the_named_ids(env, v1_workspace):
 
     again = dags_test(env, conf)  # disabling what is disabled changes nothing, and succeeds
     assert f"schedule_ids {v1_workspace['schedules'][0]}: was already disabled" in again
+
+
+def test_published_pipeline_runs_a_pipeline_named_by_id(env, deployed, container, emulator):  # noqa: F811
+    from airflow.providers.microsoft.azure.hooks.wasb import WasbHook
+
+    folder = upload_inputs(WasbHook(wasb_conn_id="wasb_default"), container, "v1-dag/in", 2)
+    body = {"endpoint": "digits-batch", "name": "v1-by-id", "parameters": {"process_count_per_node": 1}}
+    pipeline_id = emulator.request("POST", "/_emulator/pipelines", json=body).json()["Id"]
+    conf = {"published_pipeline_id": pipeline_id, "experiment_name": "v1-dag-by-id", "input_path": folder}
+    dags_test(env, conf, "published_pipeline")
+    (run,) = [
+        job for job in emulator.request("GET", "/_emulator/jobs").json()["value"] if job["experiment"] == "v1-dag-by-id"
+    ]
+    assert run["status"] == "Completed"
+    assert run["request"]["properties"]["azureml.pipelineid"] == pipeline_id
+    assert run["request"]["parameterAssignments"] == {"process_count_per_node": 2}  # the DAG's default param
