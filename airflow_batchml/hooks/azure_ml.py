@@ -55,8 +55,8 @@ logging.getLogger("azure.core.pipeline.policies.http_logging_policy").setLevel(l
 class AzureMLHook(
     ScheduleOperations,
     PublishedPipelineOperations,
+    ComponentPortOperations,  # before BatchInvokeOperations, whose stub of deployment_ports it provides
     BatchInvokeOperations,
-    ComponentPortOperations,
     DeploymentAssetOperations,
     BaseHook,
 ):

@@ -73,3 +73,10 @@ def test_cancel_returns_once_the_request_is_accepted_without_waiting_for_the_ope
     hook.get_client().jobs = SimpleNamespace(begin_cancel=begin_cancel)
     hook.cancel_job("batchjob-1")
     assert sent == [("batchjob-1", {"polling": False})]
+
+
+def test_the_hook_reads_deployment_ports_not_the_invoke_mixins_stub():
+    """The mixins' bases are ordered so that the provided method, not a stub, is the one a hook calls."""
+    from airflow_batchml.hooks.component_ports import ComponentPortOperations
+
+    assert AzureMLHook.deployment_ports is ComponentPortOperations.deployment_ports
