@@ -119,6 +119,7 @@ def family_handlers(family: str) -> dict[str, Callable[..., JSONResponse]]:
         if existing is not None:
             _check_update(family, path, existing.body["properties"], properties)
         item, created = ctx.store.put(version_kind(family), path, {"properties": properties})
+        created = created or (family == components.FAMILY and components.always_created(properties))
         query = f"?{request.url.query}" if request.url.query else ""
         location = {"Location": f"{ctx.base_url}{request.url.path}{query}"} if created else None  # as recorded
         return arm_json(_version(ctx, family, item), 201 if created else 200, location)

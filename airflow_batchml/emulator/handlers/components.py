@@ -2,8 +2,9 @@
 
 As recorded (component/e2etests/test_component.pyTestComponenttest_simple_pipeline_component_create.json):
 an anonymous component PUT answers 201 with an ``id`` under a version the service chose, not the one in
-the URL (the service keeps one version per content, so identical content gets the same id back); a
-pipeline component's ``componentSpec`` comes back without its ``jobs``. Like a deployment, a component
+the URL (the service keeps one version per content, so identical content gets the same id back, still
+with a 201); a pipeline component's ``componentSpec`` comes back without its ``jobs``; ``stage`` is
+``Logged`` (anonymous) or ``Development``. Like a deployment, a component
 naming code, an environment or a child component the workspace does not have is refused (400 UserError).
 
 A component built from a pipeline job (``componentSpec.sourceJobId``, what azure-ai-ml sends for a
@@ -41,11 +42,18 @@ def stored_version(ctx: EmulatorContext, name: str, version: str, properties: di
 
 
 def shown(properties: dict[str, Any]) -> dict[str, Any]:
-    """A component version as the service answers it: a pipeline's steps stay on the service side."""
+    """A component version as the service answers it: a pipeline's steps stay on the service side, and the
+    stage is ``Logged`` for an anonymous component, ``Development`` for a named one."""
+    properties = {"stage": "Logged" if properties.get("isAnonymous") is True else "Development", **properties}
     spec = properties.get("componentSpec")
     if isinstance(spec, dict) and spec.get("type") == "pipeline":
         return {**properties, "componentSpec": {key: value for key, value in spec.items() if key != "jobs"}}
     return properties
+
+
+def always_created(properties: dict[str, Any]) -> bool:
+    """An anonymous component PUT answers 201 even when its content was there already (as recorded)."""
+    return properties.get("isAnonymous") is True
 
 
 def find_spec(ctx: EmulatorContext, component_id: str) -> dict[str, Any] | None:
