@@ -175,8 +175,15 @@ def plan_steps(
     """
     scope = _Scope(inputs, {name: item["uri"] for name, item in outputs.items()})
     steps: list[dict[str, Any]] = []
-    _expand(spec, scope, lookup, steps, depth=0)
+    aliases: dict[tuple[str, str], tuple[str, str]] = {}
+    _expand(spec, scope, lookup, steps, aliases, depth=0)
     for step in steps:
+        for key, item in step["inputs"].items():
+            source = (item.get("node", ""), item.get("output", ""))
+            while item.get("kind") == "step" and source in aliases:
+                source = aliases[source]
+            if item.get("kind") == "step":
+                step["inputs"][key] = {**item, "node": source[0], "output": source[1]}
         step["job_name"] = str(uuid.uuid4())
         for name, uri in list(step["outputs"].items()):
             step["outputs"][name] = uri or default_output(step["job_name"], name)
@@ -186,7 +193,16 @@ def plan_steps(
 MAX_NESTING = 8
 
 
-def _expand(spec: dict[str, Any], scope: _Scope, lookup: Lookup, steps: list[dict[str, Any]], depth: int) -> None:
+def _expand(
+    spec: dict[str, Any],
+    scope: _Scope,
+    lookup: Lookup,
+    steps: list[dict[str, Any]],
+    aliases: dict[tuple[str, str], tuple[str, str]],
+    depth: int,
+) -> None:
+    """Append the command steps of ``spec`` to ``steps``; a nested pipeline's outputs become ``aliases`` of
+    the inner steps' outputs that produce them."""
     if depth > MAX_NESTING:
         raise BindingError("jobs", f"pipeline components nest deeper than {MAX_NESTING} levels")
     for node_name, node in (spec.get("jobs") or {}).items():
@@ -205,8 +221,9 @@ def _expand(spec: dict[str, Any], scope: _Scope, lookup: Lookup, steps: list[dic
                 if (d or {}).get("default") is not None and k not in node_inputs
             }
             inner = _Scope({**defaults, **node_inputs}, {k: v for k, v in node_outputs.items() if v}, f"{name}/")
-            _expand(child, inner, lookup, steps, depth + 1)
-            _link_nested_outputs(steps, name, child)
+            _expand(child, inner, lookup, steps, aliases, depth + 1)
+            for output_name, (inner_node, inner_output) in _nested_output_sources(child).items():
+                aliases[(name, output_name)] = (f"{name}/{inner_node}", inner_output)
             continue
         steps.append(_command_step(name, child, node_inputs, node_outputs))
 
@@ -233,15 +250,6 @@ def _node_output(scope: _Scope, item: Any) -> str:
     if isinstance(value, str) and (match := PARENT_OUTPUT.fullmatch(value.strip())):
         return scope.outputs.get(match.group(1), "")
     return ""
-
-
-def _link_nested_outputs(steps: list[dict[str, Any]], name: str, child: dict[str, Any]) -> None:
-    """Outer references to a nested pipeline's output point at the inner step that produces it."""
-    for output_name, binding in _nested_output_sources(child).items():
-        for step in steps:
-            for key, item in step["inputs"].items():
-                if item.get("kind") == "step" and item.get("node") == name and item.get("output") == output_name:
-                    step["inputs"][key] = {**item, "node": f"{name}/{binding[0]}", "output": binding[1]}
 
 
 def _nested_output_sources(child: dict[str, Any]) -> dict[str, tuple[str, str]]:
