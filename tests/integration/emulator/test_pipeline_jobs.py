@@ -286,3 +286,42 @@ def test_a_component_from_an_unknown_job_is_refused(emulator):
     )
     assert response.status_code == 404, response.text
     assert "no-such-job" in response.json()["error"]["message"]
+
+
+def test_a_nested_pipeline_component_runs_its_inner_steps(sdk_client, deployed, emulator, azurite):
+    from azure.ai.ml.entities._load_functions import load_pipeline_component_batch_deployment
+
+    deployment = load_pipeline_component_batch_deployment(PIPELINE / "nested" / "deployment.yml")
+    sdk_client.batch_deployments.begin_create_or_update(deployment).result()
+    job = _invoke(sdk_client, deployment.name, _inputs(azurite))
+    assert wait_for_status(emulator, job.name, TERMINAL)["status"] == "Completed"
+    steps = _steps(sdk_client, job.name)
+    assert {name: step.status for name, step in steps.items()} == {
+        "inner/prepare": "Completed",
+        "inner/score": "Completed",
+    }
+    scores = _listed_outputs(emulator, job.name)["scores"]
+    assert _blob_text(azurite, scores + "scores.csv").splitlines()[1:] == [
+        "a.txt,scored,30",
+        "b.txt,scored,30",
+        "c.txt,scored,150",
+    ]
+
+
+def test_a_cancel_stops_the_running_step_and_both_jobs_end_canceled(sdk_client, deployed, emulator):
+    import time
+
+    from azure.ai.ml.entities._load_functions import load_pipeline_component_batch_deployment
+
+    deployment = load_pipeline_component_batch_deployment(PIPELINE / "slow" / "deployment.yml")
+    sdk_client.batch_deployments.begin_create_or_update(deployment).result()
+    job = _invoke(sdk_client, deployment.name, {})
+    deadline = time.monotonic() + 30
+    while "[stdout] waiting" not in emulator.job_log(next(iter(_steps(sdk_client, job.name).values()), job).name):
+        assert time.monotonic() < deadline, "the slow step did not start"
+        time.sleep(0.2)
+    started = time.monotonic()
+    sdk_client.jobs.begin_cancel(job.name, polling=False)
+    assert wait_for_status(emulator, job.name, TERMINAL, timeout=30)["status"] == "Canceled"
+    assert time.monotonic() - started < 30  # the step's minute-long sleep was killed
+    assert {name: step.status for name, step in _steps(sdk_client, job.name).items()} == {"wait": "Canceled"}
