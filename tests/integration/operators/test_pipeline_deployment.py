@@ -188,3 +188,35 @@ def test_an_invoke_that_does_not_fit_the_component_is_refused_unsent(deployed, h
         operator.execute(context)
     assert err.value.field == field
     assert [job.name for job in hook.listed_jobs(ENDPOINT)] == before
+
+
+def test_a_deployment_entity_built_in_python_deploys_and_runs_as_the_yaml_does(deployed, hook, wasb, container):
+    """A ``PipelineComponentBatchDeployment`` with a local component: the hook uploads the steps' code through
+    WASB, the SDK registers the rest; ``azureml:``-prefixed settings are sent as bare names."""
+    from azure.ai.ml import load_component
+    from azure.ai.ml.entities import PipelineComponentBatchDeployment
+
+    entity = PipelineComponentBatchDeployment(
+        name="prepare-and-score-py",
+        endpoint_name=ENDPOINT,
+        component=load_component(source=DATA / "pipeline" / "pipeline.yml"),
+        settings={"default_compute": "azureml:batch-cluster", "continue_on_step_failure": False},
+    )
+    assert hook.create_or_update_batch_deployment(entity)["name"] == "prepare-and-score-py"
+    assert entity.settings == {"default_compute": "batch-cluster", "continue_on_step_failure": False}
+    folder = upload_records(wasb, container, "pipeline-ops/entity/in")
+    scores = f"{STORE}/pipeline-ops/entity/scores/"
+    operator, context = invoke(
+        "entity-1",
+        deployment_name="prepare-and-score-py",
+        inputs={"input_data": folder, "scale": 10},
+        outputs={"scores": scores},
+        deferrable=False,
+        timeout=300,
+    )
+    result = operator.execute(context)
+    assert result["status"] == "Completed"
+    assert result["outputs"]["scores"] == scores
+    assert result["outputs"]["prepared"].endswith("/prepared/")  # the keyed folder of the output not placed
+    lines = hook.read_datastore_file(scores + "scores.csv").decode().splitlines()
+    assert lines == ["file,label,score", "a.txt,scored,30", "b.txt,scored,30"]
