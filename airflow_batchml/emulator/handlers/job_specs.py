@@ -228,9 +228,13 @@ def recover_jobs(ctx: EmulatorContext) -> None:
             ctx.store.set_status(job.name, JobStatus.CANCELED)
             continue
         if job.status in JobStatus.IN_FLIGHT_STATUSES:
-            ctx.store.append_log(job.name, f"{RESTART_NOTE}\n")
+            note = PIPELINE_RESTART_NOTE if job.spec.get("kind") == PipelineJobSpec.KIND else RESTART_NOTE
+            ctx.store.append_log(job.name, f"{note}\n")
         log.info("Re-submitting job %s after restart", job.name)
         submit(ctx, job)
 
 
 RESTART_NOTE = "The emulator restarted while this job was running; the job runs again from its first mini-batch."
+PIPELINE_RESTART_NOTE = (
+    "The emulator restarted while this job was running; its completed steps are kept and the others run again."
+)

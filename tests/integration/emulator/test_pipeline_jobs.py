@@ -13,6 +13,7 @@ import pytest
 from azure.core.exceptions import HttpResponseError
 from azure.storage.blob import BlobServiceClient
 
+from airflow_batchml.emulator.handlers.job_specs import PIPELINE_RESTART_NOTE
 from airflow_batchml.hooks.credentials import StaticTokenCredential
 from tests.integration.emulator.conftest import COMPUTE, CONTAINER, DATA, upload_inputs, wait_for_status
 
@@ -325,3 +326,31 @@ def test_a_cancel_stops_the_running_step_and_both_jobs_end_canceled(sdk_client, 
     assert wait_for_status(emulator, job.name, TERMINAL, timeout=30)["status"] == "Canceled"
     assert time.monotonic() - started < 30  # the step's minute-long sleep was killed
     assert {name: step.status for name, step in _steps(sdk_client, job.name).items()} == {"wait": "Canceled"}
+
+
+def test_after_a_restart_the_job_resumes_without_running_completed_steps_again(sdk_client, deployed, emulator, azurite):
+    import time
+
+    from azure.ai.ml.entities._load_functions import load_pipeline_component_batch_deployment
+
+    deployment = load_pipeline_component_batch_deployment(PIPELINE / "restart" / "deployment.yml")
+    sdk_client.batch_deployments.begin_create_or_update(deployment).result()
+    job = _invoke(sdk_client, deployment.name, _inputs(azurite))
+    deadline = time.monotonic() + 30
+    while "linger" not in _steps(sdk_client, job.name) or "[stdout] lingering" not in emulator.job_log(
+        _steps(sdk_client, job.name)["linger"].name
+    ):
+        assert time.monotonic() < deadline, "the lingering step did not start"
+        time.sleep(0.2)
+
+    emulator.restart()
+
+    assert wait_for_status(emulator, job.name, TERMINAL)["status"] == "Completed"
+    steps = _steps(sdk_client, job.name)
+    assert {name: step.status for name, step in steps.items()} == {"prepare": "Completed", "linger": "Completed"}
+    assert PIPELINE_RESTART_NOTE in emulator.job_log(job.name)
+    prepare_log = emulator.job_log(steps["prepare"].name)
+    assert prepare_log.count("Running: ") == 1  # not run again
+    assert emulator.job_log(steps["linger"].name).count("Running: ") == 2  # started over under the same name
+    copied = _listed_outputs(emulator, job.name)["copied"]
+    assert _blob_text(azurite, copied + "a.txt") == "1\n2\n"
