@@ -15,8 +15,8 @@ is), a data URI, or another step's output. Step outputs not bound to a pipeline 
 
 Nested pipeline components (a node whose component is itself ``type: pipeline``, which azure-ai-ml's YAML
 expresses) are flattened: their command steps run as steps of the outer job, named ``<outer node>/<inner
-node>``; Azure runs them under a child pipeline run instead. Only ``command`` nodes run; any other node type
-(parallel, spark, sweep, data transfer...) is refused when the component is registered.
+node>``; Azure runs them under a child pipeline run instead. Only ``command`` nodes run; a deployment whose
+pipeline holds any other node type (parallel, spark, sweep, data transfer...) is refused when it is created.
 """
 
 from __future__ import annotations
