@@ -220,3 +220,26 @@ def test_a_deployment_entity_built_in_python_deploys_and_runs_as_the_yaml_does(d
     assert result["outputs"]["prepared"].endswith("/prepared/")  # the keyed folder of the output not placed
     lines = hook.read_datastore_file(scores + "scores.csv").decode().splitlines()
     assert lines == ["file,label,score", "a.txt,scored,30", "b.txt,scored,30"]
+
+
+def test_a_deployment_from_an_existing_pipeline_job_takes_that_jobs_inputs(dag_run, hook, wasb, container, tmp_path):
+    """``job_definition: azureml:<job>`` (the DAG's batch job) through the deployment operator; the component the
+    service makes of the job checks the next invoke as any other."""
+    from airflow_batchml.operators.batch_endpoint import AzureMLCreateBatchDeploymentOperator
+
+    yaml_path = tmp_path / "from-job.yml"
+    yaml_path.write_text(
+        f"name: from-dag-job\nendpoint_name: {ENDPOINT}\ntype: pipeline\n"
+        f"job_definition: azureml:{dag_run['result']['job_name']}\nsettings:\n  default_compute: batch-cluster\n"
+    )
+    created = AzureMLCreateBatchDeploymentOperator(task_id="deploy", deployment=str(yaml_path)).execute({})
+    assert created["name"] == "from-dag-job"
+    operator, context = invoke("from-job-1", deployment_name="from-dag-job", inputs={"scale": 1})
+    with pytest.raises(AzureMLConfigurationError) as err:
+        operator.execute(context)
+    assert err.value.field == "inputs.input_data"
+    folder = upload_records(wasb, container, "pipeline-ops/from-job/in")
+    operator, context = invoke(
+        "from-job-1", deployment_name="from-dag-job", inputs={"input_data": folder, "scale": 1}, deferrable=False
+    )
+    assert operator.execute(context)["status"] == "Completed"
