@@ -24,7 +24,7 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
-from airflow_batchml.emulator.scoring.joblog import JobLog, missing_pip_packages
+from airflow_batchml.emulator.scoring.joblog import MAX_LINE_CHARS, JobLog, missing_pip_packages
 from airflow_batchml.emulator.scoring.pool import kill_process_group
 from airflow_batchml.emulator.scoring.spec import ErrorCode, JobError
 from airflow_batchml.emulator.storage import JobStorage
@@ -134,7 +134,8 @@ class StepProcess:
         return code
 
     def _copy(self, stream: Any, label: str, tail: deque[str] | None) -> None:
-        for line in iter(stream.readline, ""):
+        """Forward the command's lines; a longer line than ``MAX_LINE_CHARS`` comes in pieces (bounded memory)."""
+        while line := stream.readline(MAX_LINE_CHARS):
             text = line.rstrip("\n")
             self._log.script_output(label, text)
             if tail is not None:
