@@ -250,6 +250,9 @@ def test_a_registered_component_is_deployed_by_name_and_a_missing_one_is_refused
     )
     created = sdk_client.batch_deployments.begin_create_or_update(by_name).result()
     assert created.component.endswith("/components/prepare_and_score/versions/1")
+    by_name.component = "azureml:prepare_and_score:1"
+    created = sdk_client.batch_deployments.begin_create_or_update(by_name).result()
+    assert created.component.endswith("/components/prepare_and_score/versions/1")
     missing = PipelineComponentBatchDeployment(
         name="missing", endpoint_name=ENDPOINT, component="azureml:no_such_pipeline:1", settings=settings
     )
