@@ -6,6 +6,9 @@ metadata database, with the simple auth manager (user ``admin``, password ``admi
 under ``AIRFLOW_HOME``) and the ``azure_ml`` / ``wasb_default`` connections given as ``AIRFLOW_CONN_*``.
 Each component runs in its own process group, so stopping it (by pid) also ends its children — the
 scheduler's task processes included — and each can be stopped and started again on its own.
+
+Other topologies (another executor, several triggerers or workers) pass their own ``components`` and
+``env``; a component named ``<kind>-<n>`` (``triggerer-2``) runs as its kind.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import secrets
 import signal
 import subprocess
@@ -34,12 +38,24 @@ STOP_TIMEOUT = 30.0
 
 
 class AirflowCluster:
-    """The four components; ``start``/``stop``/``restart`` one by name, ``stop_all`` at teardown."""
+    """The four components; ``start``/``stop``/``restart`` one by name, ``stop_all`` at teardown.
 
-    def __init__(self, home: Path, database_url: str, connections: dict[str, str]) -> None:
+    :param components: the processes ``start_all`` starts, in order (default: the four above).
+    :param env: Airflow settings over the defaults below (``AIRFLOW__CORE__EXECUTOR``...).
+    """
+
+    def __init__(
+        self,
+        home: Path,
+        database_url: str,
+        connections: dict[str, str],
+        components: tuple[str, ...] = COMPONENTS,
+        env: dict[str, str] | None = None,
+    ) -> None:
         from cryptography.fernet import Fernet
 
         self.home = home
+        self.components = components
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.procs: dict[str, subprocess.Popen] = {}
@@ -67,16 +83,22 @@ class AirflowCluster:
             "DIGITS_WATCH_POLL_INTERVAL": "5",
             "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "dags"), str(ROOT), os.environ.get("PYTHONPATH")])),
         }
+        self.env.update(env or {})
         for key in ("AIRFLOW__CORE__UNIT_TEST_MODE", "AIRFLOW_CONFIG"):
             self.env.pop(key, None)
 
     def command(self, component: str) -> list[str]:
         airflow = [sys.executable, "-m", "airflow"]
-        if component == "api-server":
+        kind = component_kind(component)
+        if kind == "api-server":
             return [*airflow, "api-server", "--host", "127.0.0.1", "--port", str(self.port), "--workers", "1"]
-        if component in ("scheduler", "triggerer"):
-            return [*airflow, component, "--skip-serve-logs"]
-        return [*airflow, component]
+        if kind in ("scheduler", "triggerer"):
+            return [*airflow, kind, "--skip-serve-logs"]
+        return [*airflow, kind]
+
+    def component_env(self, component: str) -> dict[str, str]:
+        """The environment ``component`` starts with (the same for all here)."""
+        return self.env
 
     def migrate(self) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
@@ -99,15 +121,21 @@ class AirflowCluster:
         log.write(f"\n===== start {datetime.now().isoformat()} =====\n")
         log.flush()
         self.procs[component] = subprocess.Popen(
-            self.command(component), env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            self.command(component),
+            env=self.component_env(component),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         log.close()
 
     def stop(self, component: str, sig: int = signal.SIGTERM) -> int | None:
-        """Signal the component's process group, wait (bounded), then kill what is left of the group."""
+        """Signal the component's process group, wait (bounded), then kill what is left of the group and of
+        the groups its descendants lead (a task process leads one of its own)."""
         proc = self.procs.pop(component, None)
         if proc is None:
             return None
+        descendants = _descendants(proc.pid)
         _signal_group(proc.pid, sig)
         try:
             proc.wait(timeout=STOP_TIMEOUT)
@@ -115,7 +143,18 @@ class AirflowCluster:
             _signal_group(proc.pid, signal.SIGKILL)
             proc.wait(timeout=STOP_TIMEOUT)
         _signal_group(proc.pid, signal.SIGKILL)  # children that outlived their parent
+        _kill_all(descendants)
         return proc.returncode
+
+    def kill(self, component: str) -> int | None:
+        """SIGKILL the component and everything it started at once, as a lost machine would."""
+        proc = self.procs.pop(component, None)
+        if proc is None:
+            return None
+        descendants = _descendants(proc.pid)
+        _signal_group(proc.pid, signal.SIGKILL)
+        _kill_all(descendants)
+        return proc.wait(timeout=STOP_TIMEOUT)
 
     def restart(self, component: str) -> None:
         since = time.time()
@@ -125,12 +164,12 @@ class AirflowCluster:
 
     def start_all(self) -> None:
         since = time.time()
-        for component in COMPONENTS:
+        for component in self.components:
             self.start(component)
-        self.wait_healthy(COMPONENTS, since=since)
+        self.wait_healthy(self.components, since=since)
 
     def stop_all(self) -> None:
-        for component in reversed(COMPONENTS):
+        for component in reversed(self.components):
             self.stop(component)
 
     def health(self) -> dict:
@@ -147,17 +186,21 @@ class AirflowCluster:
             except (requests.RequestException, ValueError):
                 time.sleep(1)
                 continue
-            waiting.discard("api-server")
-            for component in list(waiting):
-                info = health.get(HEARTBEATS[component]) or {}
-                beat = info.get(f"latest_{HEARTBEATS[component]}_heartbeat")
-                if info.get("status") == "healthy" and beat and datetime.fromisoformat(beat).timestamp() > since:
-                    waiting.discard(component)
+            waiting -= {component for component in waiting if self.is_healthy(component, health, since)}
             time.sleep(1)
         if waiting:
             raise TimeoutError(
                 f"Airflow components not healthy within {timeout:.0f} s: {sorted(waiting)}; see {self.home}"
             )
+
+    def is_healthy(self, component: str, health: dict, since: float) -> bool:
+        """Whether the api-server's health report shows ``component`` with a heartbeat newer than ``since``."""
+        if component == "api-server":
+            return True
+        key = HEARTBEATS[component_kind(component)]
+        info = health.get(key) or {}
+        beat = info.get(f"latest_{key}_heartbeat")
+        return info.get("status") == "healthy" and bool(beat) and datetime.fromisoformat(beat).timestamp() > since
 
     def _check_running(self, components) -> None:
         for component in components:
@@ -165,6 +208,33 @@ class AirflowCluster:
             if proc is None or proc.poll() is not None:
                 tail = self.log_path(component).read_text()[-3000:]
                 raise RuntimeError(f"airflow {component} is not running:\n{tail}")
+
+
+def component_kind(component: str) -> str:
+    """``triggerer`` for ``triggerer-2``: what a numbered instance of a component runs as."""
+    return re.sub(r"-\d+$", "", component)
+
+
+def _descendants(pid: int) -> list:
+    import psutil
+
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return []
+
+
+def _kill_all(processes: list) -> None:
+    """SIGKILL each process and the group it leads, if still there (``psutil`` checks the pid is not reused)."""
+    import psutil
+
+    for process in processes:
+        with contextlib.suppress(psutil.NoSuchProcess, ProcessLookupError):
+            if not process.is_running():
+                continue
+            if os.getpgid(process.pid) == process.pid:
+                _signal_group(process.pid, signal.SIGKILL)
+            process.kill()
 
 
 def _signal_group(pid: int, sig: int) -> None:

@@ -109,8 +109,14 @@ def postgres() -> Iterator[PostgresServer]:
 
 @pytest.fixture(scope="session")
 def airflow(stack, postgres, e2e_state) -> Iterator[AirflowCluster]:
-    """Migrated and running, with the demo data seeded (in parallel with the start-up)."""
     cluster = AirflowCluster(e2e_state / "airflow", postgres.url, stack.emulator.airflow_env())
+    with running_seeded(cluster, e2e_state):
+        yield cluster
+
+
+@contextmanager
+def running_seeded(cluster: AirflowCluster, e2e_state: Path) -> Iterator[AirflowCluster]:
+    """Migrated and running, with the demo data seeded (in parallel with the start-up); stopped at the end."""
     seeding = subprocess.Popen(
         [sys.executable, str(ROOT / "dags" / "digits" / "seed.py")],
         env={**cluster.env, "AIRFLOW_HOME": str(e2e_state / "seed-home")},
