@@ -8,10 +8,11 @@ AIRFLOW_FLOOR := 3.3.0
 FLOOR_VENV := .venv-floor
 
 # Debian packages the tests use: a compose parser for docker-compose.yaml (no container engine needed),
-# PostgreSQL for the end-to-end Airflow's metadata database, and Chromium for the UI tests (Playwright).
-SYSTEM_PACKAGES := docker-compose postgresql chromium
+# PostgreSQL for the end-to-end Airflow's metadata database, Redis for the Celery suite's broker, and
+# Chromium for the UI tests (Playwright).
+SYSTEM_PACKAGES := docker-compose postgresql redis-server chromium
 
-.PHONY: setup system-packages demo test test-floor fuzz lint bench
+.PHONY: setup system-packages demo test test-floor test-celery fuzz lint bench
 
 setup: system-packages $(VENV)/.installed node_modules/.installed
 
@@ -38,6 +39,12 @@ lint: setup
 
 test: lint test-floor
 	$(PY) -m pytest
+	$(MAKE) test-celery
+
+# The compose file's Celery topology (two workers on Redis, two triggerers) under load: tests/e2e_celery.
+# Smaller counts for a quick look: E2E_CELERY_FAN_OUT=20 E2E_CELERY_WAITS=50 make test-celery
+test-celery: setup
+	$(PY) -m pytest -m celery tests/e2e_celery
 
 test-floor: $(FLOOR_VENV)/.installed
 	$(FLOOR_VENV)/bin/python -m pytest -q -p no:cacheprovider tests/unit tests/dags
@@ -59,4 +66,6 @@ bench: setup
 	$(PY) benchmarks/dag_parse.py
 	$(PY) benchmarks/triggerer_capacity.py
 	$(PY) benchmarks/change_poll.py
+	$(PY) benchmarks/change_detection_scale.py
 	$(PY) benchmarks/watcher_latency.py
+	$(PY) benchmarks/update_readmes.py

@@ -93,7 +93,11 @@ def get_provider_info() -> dict[str, Any]:
         "hooks": [
             {
                 "integration-name": INTEGRATION,
-                "python-modules": ["airflow_batchml.hooks.azure_ml", "airflow_batchml.hooks.azure_ml_async"],
+                "python-modules": [
+                    "airflow_batchml.hooks.azure_ml",
+                    "airflow_batchml.hooks.azure_ml_async",
+                    "airflow_batchml.hooks.blob_queue",
+                ],
             }
         ],
         "operators": [
@@ -105,13 +109,21 @@ def get_provider_info() -> dict[str, Any]:
         "sensors": [
             {
                 "integration-name": INTEGRATION,
-                "python-modules": ["airflow_batchml.sensors.job", "airflow_batchml.sensors.blob_changes"],
+                "python-modules": [
+                    "airflow_batchml.sensors.job",
+                    "airflow_batchml.sensors.blob_changes",
+                    "airflow_batchml.sensors.blob_events",
+                ],
             }
         ],
         "triggers": [
             {
                 "integration-name": INTEGRATION,
-                "python-modules": ["airflow_batchml.triggers.job", "airflow_batchml.triggers.blob_changes"],
+                "python-modules": [
+                    "airflow_batchml.triggers.job",
+                    "airflow_batchml.triggers.blob_changes",
+                    "airflow_batchml.triggers.blob_events",
+                ],
             }
         ],
         "extra-links": ["airflow_batchml.links.AzureMLJobLink"],

@@ -30,7 +30,10 @@ from airflow_batchml.emulator.handlers import (
     deployments,
     endpoints,
     jobs,
+    pipeline_endpoints,
+    pipeline_schedules,
     pipelines,
+    runs,
     schedules,
     workspace,
 )
@@ -69,6 +72,37 @@ def _asset_routes() -> list[Route]:
     return routes
 
 
+def _v1_pipeline_routes() -> list[Route]:
+    """The v1 pipelines service (handlers/aeva.py names the source of its routes)."""
+    v1 = f"/pipelines/v1.0{WS}"
+    return [
+        ("GET", f"{v1}/Pipelines", pipelines.list_pipelines),
+        ("GET", f"{v1}/Pipelines/{{pipeline_id}}", pipelines.get_pipeline),
+        ("PUT", f"{v1}/Pipelines/{{pipeline_id}}/status", pipelines.put_pipeline_status),
+        ("POST", f"{v1}/PipelineRuns/PipelineSubmit/{{pipeline_id}}", pipelines.submit_pipeline_run),
+        ("POST", f"{v1}/Schedules/Create", pipeline_schedules.create_schedule),
+        ("GET", f"{v1}/Schedules", pipeline_schedules.list_schedules),
+        ("GET", f"{v1}/Schedules/Pipeline/{{pipeline_id}}", pipeline_schedules.list_pipeline_schedules),
+        ("GET", f"{v1}/Schedules/{{schedule_id}}", pipeline_schedules.get_schedule),
+        ("PUT", f"{v1}/Schedules/{{schedule_id}}", pipeline_schedules.put_schedule),
+        ("POST", f"{v1}/PipelineEndpoints/Create", pipeline_endpoints.create_endpoint),
+        ("GET", f"{v1}/PipelineEndpoints", pipeline_endpoints.list_endpoints),
+        ("GET", f"{v1}/PipelineEndpoints/Name", pipeline_endpoints.get_endpoint_by_name),
+        ("GET", f"{v1}/PipelineEndpoints/Id/{{endpoint_id}}", pipeline_endpoints.get_endpoint),
+        ("PUT", f"{v1}/PipelineEndpoints/{{endpoint_id}}", pipeline_endpoints.put_endpoint),
+        (
+            "POST",
+            f"{v1}/PipelineRuns/PipelineEndpointSubmit/Id/{{endpoint_id}}",
+            pipeline_endpoints.submit_endpoint_run,
+        ),
+        (
+            "POST",
+            f"{v1}/PipelineRuns/PipelineEndpointSubmit/Id/{{endpoint_id}}/{{version}}",
+            pipeline_endpoints.submit_endpoint_version_run,
+        ),
+    ]
+
+
 ARM_ROUTES: list[Route] = [
     ("GET", WS, workspace.get_workspace),
     ("GET", f"{WS}/computes", computes.list_computes),
@@ -100,8 +134,10 @@ ARM_ROUTES: list[Route] = [
         jobs.list_deployment_jobs,
     ),
     ("GET", f"/history/v1.0{WS}/runs/{{name}}/details", jobs.get_run_details),
+    ("GET", f"/history/v1.0{WS}/runs/{{name}}/children", runs.list_run_children),
+    ("GET", f"/history/v1.0{WS}/runs/{{name}}", runs.get_run),
     ("GET", f"/history/v1.0{WS}/experiments/{{experiment}}/runs/{{run_id}}", pipelines.get_experiment_run),
-    ("POST", f"/pipelines/v1.0{WS}/PipelineRuns/PipelineSubmit/{{pipeline_id}}", pipelines.submit_pipeline_run),
+    *_v1_pipeline_routes(),
 ]
 
 OPEN_ROUTES: list[Route] = [
