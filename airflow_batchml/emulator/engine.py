@@ -7,6 +7,9 @@ then write ``output_file_name`` and upload the output folder. Status moves Prepa
 Finalizing -> Completed | Failed | Canceled; a failure carries ``{"code", "message"}``.
 
 Nothing a job does may take the server down: every error ends as that job's ``Failed`` status.
+
+``run_local_job`` runs one job the same way on local paths, without the server, its storage account or
+its job queue, and waits for it: what local scoring (``airflow_batchml.local_scoring``) uses.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from airflow_batchml.emulator.scoring.dispatch import Dispatcher, RetryPolicy
 from airflow_batchml.emulator.scoring.joblog import JobLog, Reporter, missing_pip_packages
 from airflow_batchml.emulator.scoring.plan import (
     JobProgress,
+    JobTally,
     effective_workers,
     list_input_files,
     plan_mini_batches,
@@ -38,7 +42,7 @@ from airflow_batchml.emulator.scoring.spec import (
 )
 from airflow_batchml.emulator.storage import JobStorage, Location, split_output
 
-__all__ = ["BatchEngine", "BatchJobSpec", "JobStatus"]
+__all__ = ["BatchEngine", "BatchJobSpec", "JobStatus", "run_local_job"]
 
 log = logging.getLogger(__name__)
 
@@ -137,8 +141,36 @@ class BatchEngine:
             run.thread.join(timeout)
 
 
+def run_local_job(
+    spec: BatchJobSpec, reporter: Reporter, work_root: Path, max_workers: int | None = None
+) -> JobTally | None:
+    """Run one job whose code, model, inputs and output are local paths, and wait for its end.
+
+    The job runs in its own thread as on the server and reports through ``reporter``; an interrupt of the
+    wait (Ctrl-C) cancels it, so its workers are killed rather than left running, and is raised again.
+    Returns how its mini-batches ended (``None`` if it ended before they were planned).
+    """
+    work_root.mkdir(mode=0o700, parents=True, exist_ok=True)
+    limits = _Limits(threading.BoundedSemaphore(1), max_workers)
+    run = _JobRun(spec, reporter, JobStorage(None, {}), work_root / spec.name, limits)
+    run.report_status(JobStatus.PREPARING)
+    run.thread.start()
+    try:
+        while run.thread.is_alive():
+            run.thread.join(QUEUE_POLL_SECONDS)
+    except BaseException:
+        run.cancel()
+        run.thread.join()
+        raise
+    return run.tally
+
+
 class _JobRun:
-    """One job's run, in its own thread; reports through the engine's reporter."""
+    """One job's run, in its own thread; reports through the engine's reporter.
+
+    ``tally`` holds how its mini-batches ended once the run is over; the scored rows are dropped then,
+    since the server keeps every run it started.
+    """
 
     def __init__(
         self, spec: BatchJobSpec, reporter: Reporter, storage: JobStorage, work_dir: Path, limits: _Limits
@@ -151,6 +183,8 @@ class _JobRun:
         self.log = JobLog(self._reporter, spec.name, spec.logging_level)
         self._canceled = threading.Event()
         self._dispatcher: Dispatcher | None = None
+        self._progress: JobProgress | None = None
+        self.tally: JobTally | None = None
         self._finalizing = False
         self.thread = threading.Thread(target=self._main, name=f"batch-job-{spec.name}", daemon=True)
 
@@ -197,7 +231,9 @@ class _JobRun:
         else:
             self.report_status(JobStatus.COMPLETED)
         finally:
-            self._dispatcher = None  # drops the scored rows held for the output file
+            if self._progress is not None:
+                self.tally = self._progress.tally()
+            self._dispatcher = self._progress = None  # drops the scored rows held for the output file
             shutil.rmtree(self._work_dir, ignore_errors=True)
 
     def _wait_for_slot(self) -> None:
@@ -214,7 +250,7 @@ class _JobRun:
         self._describe_environment()
         staged = self._stage()
         batches = plan_mini_batches(staged.input_files, self.spec.mini_batch_size)
-        progress = JobProgress(total=len(batches), error_threshold=self.spec.error_threshold)
+        progress = self._progress = JobProgress(total=len(batches), error_threshold=self.spec.error_threshold)
         self.log.info(
             "%d input file(s) in %d mini-batch(es) of up to %d",
             len(staged.input_files),

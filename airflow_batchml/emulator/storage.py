@@ -94,13 +94,16 @@ def split_output(uri: str, default_file_name: str) -> tuple[str, str]:
 class JobStorage:
     """The storage account and datastores a job's URIs resolve against.
 
-    :param connection_string: the storage account's connection string (Azurite's or Azure's).
+    :param connection_string: the storage account's connection string (Azurite's or Azure's); ``None`` when
+        jobs read and write local paths only (local scoring), so a storage URI fails the job naming it.
     :param datastores: datastore name -> container name.
     :param client_endpoint: the account's blob endpoint as clients name it, when that differs from the
         connection string's (``https://{account}.blob.{suffix}`` through the storage proxy).
     """
 
-    def __init__(self, connection_string: str, datastores: dict[str, str], client_endpoint: str | None = None) -> None:
+    def __init__(
+        self, connection_string: str | None, datastores: dict[str, str], client_endpoint: str | None = None
+    ) -> None:
         self._connection_string = connection_string
         self._datastores = datastores
         self._client_endpoint = client_endpoint
@@ -110,6 +113,8 @@ class JobStorage:
     def client(self) -> BlobServiceClient:
         """The blob service client, created on first use so local-only jobs never need the account."""
         if self._client is None:
+            if self._connection_string is None:
+                raise JobError(ErrorCode.INVALID_SPEC, "no storage account here: only local paths can be read")
             self._client = BlobServiceClient.from_connection_string(self._connection_string)
         return self._client
 

@@ -40,6 +40,7 @@ from airflow_batchml.hooks.deployment_assets import (
 )
 from airflow_batchml.hooks.errors import remote_errors
 from airflow_batchml.hooks.job_status import AzureMLJobStatus, normalise_status
+from airflow_batchml.hooks.local_scoring import LocalScoringOperations
 from airflow_batchml.hooks.published_pipelines import PublishedPipelineOperations
 from airflow_batchml.hooks.schedules import ScheduleOperations
 from airflow_batchml.hooks.token_destinations import check_token_destination
@@ -58,6 +59,7 @@ class AzureMLHook(
     ComponentPortOperations,  # before BatchInvokeOperations, whose stub of deployment_ports it provides
     BatchInvokeOperations,
     DeploymentAssetOperations,
+    LocalScoringOperations,
     BaseHook,
 ):
     """Interact with one Azure ML workspace named by an ``azure_ml`` connection.

@@ -15,7 +15,7 @@ import re
 import threading
 import time
 from importlib import metadata
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import yaml
 
@@ -23,6 +23,8 @@ from airflow_batchml.emulator.scoring.spec import LOGGING_LEVELS
 
 log = logging.getLogger(__name__)
 
+# The interpreter itself and the installer: conda dependencies that are no distribution to look for.
+_NOT_DISTRIBUTIONS = frozenset({"python", "pip"})
 REQUIREMENT_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 MAX_LINE_CHARS = 16 * 1024
 SCRIPT_OUTPUT_LIMIT = 4 * 1024 * 1024
@@ -109,17 +111,44 @@ def clipped(line: str, dropped: int) -> str:
     return f"{line} [... {dropped:,} more characters of this line dropped]" if dropped else line
 
 
-def missing_pip_packages(conda_file: str) -> list[str]:
+class DeclaredPackages(NamedTuple):
+    """A conda file's ``dependencies``: the conda specs, and the requirements of its ``pip:`` section."""
+
+    conda: list[str]
+    pip: list[str]
+
+
+def declared_packages(conda_file: str | dict[str, Any]) -> DeclaredPackages:
+    """The package specs a conda file (its YAML text, or the mapping azure-ai-ml loads it into) declares."""
+    document = yaml.safe_load(conda_file) if isinstance(conda_file, str) else conda_file
+    dependencies = (document.get("dependencies") or []) if isinstance(document, dict) else []
+    conda = [dep for dep in dependencies if isinstance(dep, str)]
+    pip = [req for dep in dependencies if isinstance(dep, dict) for req in dep.get("pip") or [] if isinstance(req, str)]
+    return DeclaredPackages(conda, pip)
+
+
+def missing_pip_packages(conda_file: str | dict[str, Any]) -> list[str]:
     """Pip requirements of a conda file that are not installed in this interpreter.
 
     Only the ``pip:`` section is checked: conda package names do not map reliably to installed
     distributions. Options (``--index-url ...``) and URLs are skipped.
     """
-    document = yaml.safe_load(conda_file) or {}
-    dependencies = document.get("dependencies") or [] if isinstance(document, dict) else []
-    requirements = [
-        req for dep in dependencies if isinstance(dep, dict) for req in dep.get("pip") or [] if isinstance(req, str)
-    ]
+    return missing_distributions(declared_packages(conda_file).pip)
+
+
+def missing_conda_packages(conda_file: str | dict[str, Any]) -> list[str]:
+    """Conda dependencies with no installed distribution of that name, ``python`` and ``pip`` aside.
+
+    A best effort for running a deployment locally: most Python packages keep their name on conda-forge,
+    but some do not, so a name reported here may be installed under another one. ``channel::name`` and
+    version pins (``numpy=1.26``, ``numpy 1.26.*``) are read as ``name``.
+    """
+    names = [spec.rpartition("::")[2] for spec in declared_packages(conda_file).conda]
+    return [name for name in missing_distributions(names) if name.lower() not in _NOT_DISTRIBUTIONS]
+
+
+def missing_distributions(requirements: list[str]) -> list[str]:
+    """The names of ``requirements`` (pip-style lines) with no installed distribution; options and URLs skipped."""
     missing = []
     for requirement in requirements:
         match = REQUIREMENT_NAME.match(requirement)

@@ -62,6 +62,16 @@ def threshold_exceeded(failed_files: int, error_threshold: int) -> bool:
     return error_threshold >= 0 and failed_files > error_threshold
 
 
+@dataclass(frozen=True)
+class JobTally:
+    """How a job's mini-batches ended, without their rows: what a summary reports."""
+
+    total: int
+    succeeded: int
+    failed: int
+    failed_files: int
+
+
 @dataclass
 class JobProgress:
     """Thread-safe tally of finished mini-batches, shared by the worker slots of one job.
@@ -99,6 +109,11 @@ class JobProgress:
     def over_threshold(self) -> bool:
         """Whether the failed files so far exceed the job's ``error_threshold``."""
         return threshold_exceeded(self.failed_files, self.error_threshold)
+
+    def tally(self) -> JobTally:
+        """Counts so far; mini-batches a stopped job never ran are neither succeeded nor failed."""
+        with self._lock:
+            return JobTally(self.total, self.succeeded, self.done - self.succeeded, self.failed_files)
 
     def ordered_results(self) -> Iterable[str]:
         """Rendered rows in mini-batch order, so the output file does not depend on scheduling."""
