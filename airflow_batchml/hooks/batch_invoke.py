@@ -17,7 +17,6 @@ reply, each resend a second job. The hook resends itself, after looking the outp
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Iterator, Mapping
@@ -39,6 +38,7 @@ from airflow_batchml.exceptions import AzureMLConfigurationError, AzureMLRemoteE
 from airflow_batchml.hooks.azure_ml_async import TRANSIENT_HTTP_STATUSES
 from airflow_batchml.hooks.errors import remote_errors
 from airflow_batchml.hooks.job_status import AzureMLJobStatus, normalise_status
+from airflow_batchml.hooks.sdk_private import workspace_api_pages, wrap_endpoint_requests
 from airflow_batchml.names import check_name
 
 log = logging.getLogger(__name__)
@@ -147,9 +147,7 @@ class SinglePostPipeline:
 
 def send_posts_once(client: Any) -> None:
     """Install :class:`SinglePostPipeline` on the client's batch endpoint operations (only they POST)."""
-    operations = client.batch_endpoints
-    if not isinstance(operations._requests_pipeline, SinglePostPipeline):
-        operations._requests_pipeline = SinglePostPipeline(operations._requests_pipeline)
+    wrap_endpoint_requests(client, SinglePostPipeline)
 
 
 def is_transient(err: Exception) -> bool:
@@ -300,34 +298,26 @@ class BatchInvokeOperations:
 
         azure-ai-ml's ``batch_endpoints.list_jobs`` reads every page; this reads the same route page by page.
         """
-        from azure.ai.ml._azure_environments import _get_aml_resource_id_from_metadata, _resource_to_scopes
-        from azure.ai.ml._utils._endpoint_utils import validate_response
-        from azure.ai.ml._utils.utils import _get_mfe_base_url_from_discovery_service
-        from azure.ai.ml.constants._common import AzureMLResourceType
-
-        operations = self.get_client().batch_endpoints
         s = self.settings
+        path = (
+            f"/subscriptions/{s.subscription_id}/resourceGroups/{s.resource_group}"
+            f"/providers/Microsoft.MachineLearningServices/workspaces/{s.workspace_name}"
+            f"/batchEndpoints/{endpoint_name}/jobs?api-version={_LIST_API_VERSION}"
+        )
+        seen = 0
         with remote_errors(f"Listing jobs of batch endpoint {endpoint_name}"):
-            workspaces = operations._all_operations.all_operations[AzureMLResourceType.WORKSPACE]
-            base = _get_mfe_base_url_from_discovery_service(workspaces, s.workspace_name, operations._requests_pipeline)
-            url: str | None = (
-                f"{base.rstrip('/')}/subscriptions/{s.subscription_id}/resourceGroups/{s.resource_group}"
-                f"/providers/Microsoft.MachineLearningServices/workspaces/{s.workspace_name}"
-                f"/batchEndpoints/{endpoint_name}/jobs?api-version={_LIST_API_VERSION}"
+            pages = workspace_api_pages(
+                self.get_client(),
+                s.workspace_name,
+                path,
+                lambda url: self.check_token_destination(url, f"job list of endpoint {endpoint_name}"),
             )
-            scopes = _resource_to_scopes(_get_aml_resource_id_from_metadata())
-            seen = 0
-            while url and seen < limit:
-                self.check_token_destination(url, f"job list of endpoint {endpoint_name}")
-                token = operations._credentials.get_token(*scopes).token
-                headers = {"Accept": "application/json", "Authorization": f"Bearer {token}"}
-                response = operations._requests_pipeline.get(url, headers=headers)
-                validate_response(response)
-                body = json.loads(response.text())
+            for body in pages:
                 for item in (body.get("value") or [])[: limit - seen]:
                     seen += 1
                     yield ListedJob.from_rest(item)
-                url = body.get("nextLink")
+                if seen >= limit:
+                    return
 
     def next_submission(self, endpoint_name: str, job_name: str, plan: OutputPlan) -> tuple[int, ListedJob | None]:
         """The first attempt of the series without a failed job, and its live or completed job if any."""

@@ -14,6 +14,7 @@ from typing import Any
 from airflow_batchml.batch_job import ComponentInput, ComponentPorts
 from airflow_batchml.exceptions import AzureMLConfigurationError
 from airflow_batchml.hooks.errors import remote_errors
+from airflow_batchml.hooks.sdk_private import rest_batch_deployment
 
 #: A workspace component version by ARM id, with or without the ``azureml:`` prefix; use with ``fullmatch``.
 _COMPONENT_ID = re.compile(
@@ -28,15 +29,8 @@ class ComponentPortOperations:
 
     def deployment_ports(self, endpoint_name: str, deployment_name: str) -> ComponentPorts | None:
         """None for a model deployment; the component's inputs and outputs for a pipeline component one."""
-        operations = self.get_client().batch_deployments
         with remote_errors(f"Reading deployment {deployment_name} of {endpoint_name}"):
-            deployment = operations._batch_deployment.get(
-                resource_group_name=operations._resource_group_name,
-                workspace_name=operations._workspace_name,
-                endpoint_name=endpoint_name,
-                deployment_name=deployment_name,
-                **operations._init_kwargs,
-            )
+            deployment = rest_batch_deployment(self.get_client(), endpoint_name, deployment_name)
         configuration = deployment.properties.deployment_configuration
         kind = str(getattr(configuration, "deployment_configuration_type", None) or "")
         if kind.lower() != "pipelinecomponent":

@@ -16,6 +16,7 @@ from typing import Any
 from airflow_batchml.exceptions import AzureMLConfigurationError
 from airflow_batchml.hooks.datastore_files import DatastoreFiles
 from airflow_batchml.hooks.errors import remote_errors
+from airflow_batchml.hooks.sdk_private import code_base_path, register_code, validation_error
 
 
 class DeploymentAssetOperations:
@@ -45,13 +46,10 @@ class DeploymentAssetOperations:
             step_component.code = self._register_code(code_dir, f"step {step}")
 
     def _register_code(self, folder: Path, owner: str) -> str:
-        from azure.ai.ml.entities._assets._artifacts.code import Code
-
         assert self._datastore_files is not None
         uri = self._datastore_files.upload(folder)
-        code = Code(name="code-" + uri.rstrip("/").split("/")[-2][:24], version="1", path=uri)
         with remote_errors(f"Registering the code of {owner}"):
-            return self.get_client()._code.create_or_update(code).id
+            return register_code(self.get_client(), "code-" + uri.rstrip("/").split("/")[-2][:24], "1", uri)
 
     def get_client(self) -> Any:  # pragma: no cover - provided by the hook
         raise NotImplementedError
@@ -80,7 +78,7 @@ def local_step_code(component: Any, prefix: str = "") -> Iterator[tuple[str, Any
             yield from local_step_code(child, f"{prefix}{step}.")
         elif isinstance(child, CommandComponent) and isinstance(child.code, (str, Path)) and is_local(child.code):
             code = Path(child.code)
-            yield f"{prefix}{step}", child, code if code.is_absolute() else child._get_base_path_for_code() / code
+            yield f"{prefix}{step}", child, code if code.is_absolute() else code_base_path(child) / code
 
 
 def check_scoring_script(deployment: Any) -> None:
@@ -102,7 +100,5 @@ def check_pipeline_component(component: Any, field: str = "deployment.component"
 
     if not isinstance(component, Component):
         return
-    result = component._validate()
-    if not result.passed:
-        path, message = next(iter(result.error_messages.items()))
-        raise AzureMLConfigurationError(f"{field}.{path}", str(message))
+    if error := validation_error(component):
+        raise AzureMLConfigurationError(f"{field}.{error[0]}", error[1])

@@ -25,6 +25,7 @@ from typing import Any
 import yaml
 
 from airflow_batchml.exceptions import AzureMLConfigurationError
+from airflow_batchml.hooks.sdk_private import deployment_loaders
 
 _UNKNOWN_FIELD = re.compile(r"\{.*\}", re.S)
 # A real endpoint or deployment file is a few hundred nodes; aliases may not make it more than this.
@@ -126,11 +127,9 @@ def _check_expansion(root: yaml.Node | None, path: Path, field: str) -> None:
 
 def load_deployment(path: str | Path, field: str = "deployment") -> Any:
     """Load a batch deployment YAML in any form; the SDK entity keeps the YAML's folder as base path."""
-    from azure.ai.ml.entities._load_functions import (
-        load_batch_deployment,
-        load_model_batch_deployment,
-        load_pipeline_component_batch_deployment,
-    )
+    from azure.ai.ml import load_batch_deployment
+
+    load_model_batch_deployment, load_pipeline_component_batch_deployment = deployment_loaders()
 
     data = read_yaml(path, field)
     if data.get("type") == "pipeline":
