@@ -30,6 +30,7 @@ from airflow_batchml.hooks import deployment_spec
 from airflow_batchml.hooks.batch_invoke import DEFAULT_DATASTORE, BatchInvokeOperations, send_posts_once
 from airflow_batchml.hooks.clouds import CLOUDS, custom_cloud_metadata, custom_cloud_name, forget_inherited_custom_cloud
 from airflow_batchml.hooks.component_ports import ComponentPortOperations
+from airflow_batchml.hooks.connection_check import failure_message, success_message
 from airflow_batchml.hooks.connection_settings import AzureMLConnectionSettings
 from airflow_batchml.hooks.credentials import get_credential
 from airflow_batchml.hooks.datastore_files import DatastoreFiles
@@ -113,6 +114,21 @@ class AzureMLHook(
         )
         send_posts_once(client)
         return client
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Read the workspace, one authenticated GET (the connection form's Test button); never raises.
+
+        The message names the step that failed and carries no secret: Airflow shows it in the browser.
+        """
+        try:
+            settings = self.settings
+        except AzureMLConfigurationError as err:
+            return False, f"Invalid connection: {err}"
+        try:
+            workspace = self.get_client().workspaces.get(settings.workspace_name)
+        except Exception as err:  # every failure becomes the button's message, as the Azure provider's hooks do
+            return False, failure_message(err, settings)
+        return True, success_message(workspace, settings)
 
     def check_token_destination(self, url: str, field: str) -> None:
         """Refuse ``url`` (naming ``field``) unless the connection's token may be sent there."""
