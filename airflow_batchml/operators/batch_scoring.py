@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator, conf
 
-from airflow_batchml.batch_job import BatchJobOverrides, parse_job_input, parse_outputs
+from airflow_batchml.batch_job import BatchInput, BatchJobOverrides, parse_job_input, parse_outputs
 from airflow_batchml.exceptions import AzureMLConfigurationError
 from airflow_batchml.job_names import task_job_name
 from airflow_batchml.links import AzureMLJobLink
@@ -110,6 +110,7 @@ class AzureMLInvokeBatchEndpointOperator(AzureMLJobWaitMixin, BaseOperator):
         self.overrides = overrides
         self.job_name = job_name
         self.experiment_name = experiment_name
+        self.written: list[str] | None = None  # the job's output locations, once it ran (for lineage)
         self.configure_wait(
             wait_for_completion=wait_for_completion,
             deferrable=deferrable,
@@ -157,8 +158,23 @@ class AzureMLInvokeBatchEndpointOperator(AzureMLJobWaitMixin, BaseOperator):
         }
         self.publish_job(context, job_name, carry)
         if not self.wait_for_completion:
-            return {**self.job_result(submitted), **carry}
-        return self.wait_for_job(context, job_name, carry)
+            return self._wrote({**self.job_result(submitted), **carry})
+        return self._wrote(self.wait_for_job(context, job_name, carry))
+
+    def execute_complete(
+        self, context: Context, event: dict[str, Any], carry: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        return self._wrote(super().execute_complete(context, event, carry))
+
+    def _wrote(self, result: dict[str, Any]) -> dict[str, Any]:
+        """Keep the job's output locations on this instance, the one the OpenLineage listener asks.
+
+        The listener extracts in a fork of the task process, where XCom may be out of reach, so lineage
+        reads them from here, as Airflow's own operators keep the ids of the jobs they ran.
+        """
+        output_uri = result.get("output_uri")
+        self.written = [*(result.get("outputs") or {}).values(), *([output_uri] if output_uri else [])]
+        return result
 
     def _checked_inputs(self) -> dict[str, Any]:
         """Normalise to a mapping and validate every input before anything is sent."""
@@ -169,6 +185,26 @@ class AzureMLInvokeBatchEndpointOperator(AzureMLJobWaitMixin, BaseOperator):
         for key, value in inputs.items():
             parse_job_input(value, f"inputs.{key}")
         return dict(inputs)
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """OpenLineage inputs (the job's data inputs) and outputs (every output location it wrote).
+
+        Outputs are the locations the job was given (keyed outputs included), as the task returned them.
+        Datastores are resolved through the workspace (``lineage.py``). Needs the optional
+        ``apache-airflow-providers-openlineage``, which is what calls this.
+        """
+        from airflow.providers.common.compat.openlineage.facet import Dataset
+        from airflow.providers.openlineage.extractors import OperatorLineage
+
+        from airflow_batchml.lineage import LineageResolver
+
+        parsed = map(parse_job_input, self._checked_inputs().values())
+        inputs = [item.uri for item in parsed if isinstance(item, BatchInput)]  # literals are no datasets
+        resolver = LineageResolver(self.hook)
+        return OperatorLineage(
+            inputs=[Dataset(namespace=d.namespace, name=d.name) for d in resolver.datasets(inputs)],
+            outputs=[Dataset(namespace=d.namespace, name=d.name) for d in resolver.datasets(self.written or [])],
+        )
 
     def job_result(self, job: dict[str, Any]) -> dict[str, Any]:
         return {
