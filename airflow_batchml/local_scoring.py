@@ -30,6 +30,7 @@ from airflow_batchml.emulator.scoring.plan import effective_workers, list_input_
 from airflow_batchml.emulator.scoring.spec import BatchJobSpec, JobError, JobStatus, OutputAction
 from airflow_batchml.exceptions import AzureMLConfigurationError
 from airflow_batchml.hooks import deployment_spec
+from airflow_batchml.hooks.clouds import forget_inherited_custom_cloud
 from airflow_batchml.hooks.deployment_assets import check_scoring_script, is_local, local_code_dir
 
 log = logging.getLogger(__name__)
@@ -109,6 +110,7 @@ def prepare(deployment_yaml: str | Path, inputs: str | Path | Sequence[str | Pat
         raise AzureMLConfigurationError(
             "deployment", f"{path} is a pipeline component deployment; local scoring runs model deployments"
         )
+    forget_inherited_custom_cloud()  # a parent's custom cloud name breaks importing azure.ai.ml; none is needed here
     deployment = deployment_spec.load_deployment(path)
     files = _input_paths(inputs)
     output = Path(output_dir).resolve()
