@@ -8,11 +8,17 @@ records (:mod:`airflow_batchml.blob_events`), so ``AssetWatcher`` DAGs and the s
 change. Parsing and filtering are pure and live there; this module owns the queue conversation.
 
 **Delivery is at-least-once.** A message is received with a visibility timeout (it stays hidden from
-other readers meanwhile) and deleted only after its event was handed to Airflow: at the start of the
-next cycle, after the generator was resumed past the ``yield`` and ``poll_interval`` went by, as the
-listing trigger saves its state. A triggerer that stops in between deletes nothing; the message
-reappears when its visibility timeout ends and the next instance delivers it again. A second delivery is
-harmless for scoring: each record's ``job_name`` derives from container, name and etag.
+other readers meanwhile) and deleted only once Airflow holds its event. In the triggerer, a watcher
+reads in Airflow's shared-stream ack mode (:class:`QueueProducer`): the triggerer confirms each event
+once it is stored in the metadata database, and only then are the messages it came from deleted.
+Deleting when the generator is resumed past the ``yield`` would not do there: the triggerer resumes it as
+soon as the event is queued for its supervisor process, before the database has it, so a triggerer lost
+in between lost the event. A triggerer that stops before the confirmation deletes nothing; the message
+reappears when its visibility timeout ends and is delivered again (so the timeout must exceed the few
+seconds a confirmation takes). :meth:`run`, the loop outside ack mode (the sensor's trigger, whose task
+deletes the messages itself, or a direct caller), deletes once resumed past the ``yield``, one poll
+later. A second delivery is harmless for scoring: each record's ``job_name`` derives from container,
+name and etag.
 
 **Nothing is lost silently.** A message that is not a readable blob event, or that was delivered more
 than ``max_deliveries`` times (a message that keeps failing), is copied verbatim to ``<queue>-poison``
@@ -29,12 +35,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
-from collections.abc import AsyncIterator, Sequence
+import json
+from collections.abc import AsyncIterator, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from airflow.exceptions import AirflowNotFoundException
 from airflow.triggers.base import BaseEventTrigger, TriggerEvent
+from airflow.triggers.shared_stream import AdvanceItem, SharedStreamProducer
 
 from airflow_batchml.blob_events import CREATED, BlobEvent, BlobEventFilter, PoisonMessageError, parse_message, record
 from airflow_batchml.changes import account_endpoint
@@ -139,41 +147,67 @@ class EventGridBlobTrigger(BaseEventTrigger):
         return f"{type(self).__module__}.{type(self).__qualname__}", {name: getattr(self, name) for name in names}
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
+        """The loop of a trigger that does not run in ack mode: the sensor's, or any direct caller's.
+
+        A message is deleted when the generator is resumed after its events, one poll later.
+        """
         from airflow_batchml.hooks.blob_queue import BlobQueueHook
 
         hook = BlobQueueHook(self.wasb_conn_id)
-        handed: list[QueueMessage] = []
-        failures, reported = 0, None
+        handed: list[tuple[str, str]] = []
         try:
-            while True:
+            async for events, received in self.polls(hook):
                 if handed:
-                    await self._delete_handed(hook, handed)
-                    handed = []
-                try:
-                    batch = await self.poll(hook)
-                except QueueTransientError as err:
-                    failures += 1
-                    await self._back_off(failures, err)
-                    continue
-                except AzureMLConfigurationError as err:
-                    if str(err) != reported:
-                        reported = str(err)
-                        self.log.error(
-                            "Cannot read %s, will re-check every %ss: %s", self._where(), self.max_retry_delay, err
-                        )
-                        yield TriggerEvent(self.error_event(str(err)))
-                    await asyncio.sleep(self.max_retry_delay)
-                    continue
-                if failures or reported:
-                    self.log.info("Reading %s works again", self._where())
-                failures, reported = 0, None
-                for event in self.build_events(batch, hook.blob_account_url):
+                    await self.delete_handed(hook, handed)
+                for event in events:
                     yield TriggerEvent(event)
-                if not self.emit_receipts:
-                    handed = [message for message, _ in batch.wanted]
-                await asyncio.sleep(self.poll_interval)
+                handed = [] if self.emit_receipts else received
         finally:
             await hook.close()
+
+    async def polls(self, hook: BlobQueueHook) -> AsyncIterator[tuple[list[dict[str, Any]], list[tuple[str, str]]]]:
+        """Forever: each poll's events and the ids and pop receipts of the messages they came from.
+
+        Transient errors back off; a permanent one is an ``error`` event once, then a slow re-check.
+        """
+        failures, reported = 0, None
+        while True:
+            try:
+                batch = await self.poll(hook)
+            except QueueTransientError as err:
+                failures += 1
+                await self._back_off(failures, err)
+                continue
+            except AzureMLConfigurationError as err:
+                if str(err) != reported:
+                    reported = str(err)
+                    self.log.error(
+                        "Cannot read %s, will re-check every %ss: %s", self._where(), self.max_retry_delay, err
+                    )
+                    yield [self.error_event(str(err))], []
+                await asyncio.sleep(self.max_retry_delay)
+                continue
+            if failures or reported:
+                self.log.info("Reading %s works again", self._where())
+            failures, reported = 0, None
+            yield self.build_events(batch, hook.blob_account_url), receipts(batch)
+            await asyncio.sleep(self.poll_interval)
+
+    def shared_stream_key(self) -> Hashable | None:
+        """In the triggerer, a watcher reads in Airflow's ack mode (:class:`QueueProducer`); the sensor's
+        trigger (``emit_receipts``) runs :meth:`run`, its task deletes the messages."""
+        if self.emit_receipts:
+            return None
+        return type(self).__qualname__, json.dumps(self.serialize()[1], sort_keys=True)
+
+    @classmethod
+    def create_shared_stream_producer(cls, kwargs: dict[str, Any]) -> SharedStreamProducer:
+        return QueueProducer(cls(**kwargs))
+
+    async def filter_shared_stream(self, shared_stream: AsyncIterator[Any]) -> AsyncIterator[TriggerEvent]:
+        async for events in shared_stream:
+            for event in events:
+                yield TriggerEvent(event)
 
     async def poll(self, hook: BlobQueueHook) -> Batch:
         """Receive up to ``batch_size`` messages; poison and unwanted ones are dealt with here.
@@ -225,7 +259,7 @@ class EventGridBlobTrigger(BaseEventTrigger):
         events = [self._changes_event(group) for group in groups]
         events[-1]["deleted"] = deleted
         if self.emit_receipts:
-            events[-1]["receipts"] = [[message.id, message.pop_receipt] for message, _ in batch.wanted]
+            events[-1]["receipts"] = [list(receipt) for receipt in receipts(batch)]
         return events
 
     def error_event(self, message: str) -> dict[str, Any]:
@@ -260,17 +294,17 @@ class EventGridBlobTrigger(BaseEventTrigger):
             await queue.delete_message(message)
             batch.ignored += 1
 
-    async def _delete_handed(self, hook: BlobQueueHook, messages: list[QueueMessage]) -> None:
+    async def delete_handed(self, hook: BlobQueueHook, handed: list[tuple[str, str]]) -> None:
         """Delete messages whose events Airflow has; a failure only means a second delivery, so it is logged."""
         try:
             queue = await hook.get_queue_client(self.queue_name)
-            for message in messages:
-                await delete_message(queue, message.id, message.pop_receipt, self.log)
+            for message_id, pop_receipt in handed:
+                await delete_message(queue, message_id, pop_receipt, self.log)
         except Exception as err:
             self.log.warning(
                 "%s: could not delete %d handed-over message(s), they will come again: %s",
                 self._where(),
-                len(messages),
+                len(handed),
                 err,
             )
 
@@ -284,6 +318,42 @@ class EventGridBlobTrigger(BaseEventTrigger):
 
     def _where(self) -> str:
         return f"queue {self.queue_name!r} for {self.container_name}/{self.blob_path_begins_with}"
+
+
+class QueueProducer(SharedStreamProducer):
+    """A watcher's queue reader in the triggerer (Airflow's shared-stream ack mode).
+
+    Each poll with events is one raw event (the trigger's event payloads); Airflow calls :meth:`advance`
+    once the trigger's events from it are stored in the metadata database, and only then are the poll's
+    messages deleted. Events not confirmed (the triggerer stopped, the store failed, the ack timed out)
+    leave their messages in the queue: they come back after the visibility timeout.
+    """
+
+    def __init__(self, trigger: EventGridBlobTrigger) -> None:
+        self.trigger = trigger
+        self.hook: BlobQueueHook | None = None
+
+    async def open_stream(self) -> AsyncIterator[tuple[list[dict[str, Any]], list[tuple[str, str]]]]:
+        from airflow_batchml.hooks.blob_queue import BlobQueueHook
+
+        self.hook = BlobQueueHook(self.trigger.wasb_conn_id)
+        async for events, received in self.trigger.polls(self.hook):
+            if events or received:
+                yield events, received
+
+    async def advance(self, batch: Sequence[AdvanceItem]) -> None:
+        handed = [receipt for item in batch if item.outcome.is_clean for receipt in item.broker_payload]
+        if handed and self.hook is not None:
+            await self.trigger.delete_handed(self.hook, handed)
+
+    async def aclose(self) -> None:
+        if self.hook is not None:
+            await self.hook.close()
+
+
+def receipts(batch: Batch) -> list[tuple[str, str]]:
+    """Id and pop receipt of each wanted message: what deleting it takes."""
+    return [(message.id, message.pop_receipt) for message, _ in batch.wanted]
 
 
 def check_arguments(trigger: EventGridBlobTrigger) -> None:
