@@ -26,7 +26,7 @@ from typing import Any
 
 from airflow_batchml.emulator.engine import run_local_job
 from airflow_batchml.emulator.scoring.joblog import missing_conda_packages, missing_pip_packages
-from airflow_batchml.emulator.scoring.plan import effective_workers, list_input_files
+from airflow_batchml.emulator.scoring.plan import JobTally, effective_workers, list_input_files
 from airflow_batchml.emulator.scoring.spec import BatchJobSpec, JobError, JobStatus, OutputAction
 from airflow_batchml.exceptions import AzureMLConfigurationError
 from airflow_batchml.hooks import deployment_spec
@@ -134,7 +134,7 @@ def run(
     recorder = _Recorder(on_log or (lambda line: log.info("%s", line.rstrip("\n"))))
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="batchml-local-") as work_root:
-        tally = run_local_job(job.spec, recorder, Path(work_root), max_workers)
+        tally = run_local_job(job.spec, recorder, Path(work_root), max_workers) or JobTally(0, 0, 0, 0)
     seconds = time.monotonic() - started
     spec = job.spec
     output = Path(spec.output_uri or "") / spec.output_file_name
@@ -145,11 +145,11 @@ def run(
         status=recorder.status or JobStatus.FAILED,
         error=f"{error['code']}: {error['message']}" if error else None,
         files=job.files,
-        failed_files=tally.failed_files if tally else 0,
-        mini_batches=tally.total if tally else 0,
-        succeeded_mini_batches=tally.succeeded if tally else 0,
-        failed_mini_batches=tally.failed if tally else 0,
-        workers=min(effective_workers(spec.worker_count, os.cpu_count(), max_workers)[0], tally.total if tally else 0),
+        failed_files=tally.failed_files,
+        mini_batches=tally.total,
+        succeeded_mini_batches=tally.succeeded,
+        failed_mini_batches=tally.failed,
+        workers=min(effective_workers(spec.worker_count, os.cpu_count(), max_workers)[0], tally.total),
         output_file=str(output) if written else None,
         rows=_count_lines(output) if written else None,
         seconds=round(seconds, 3),

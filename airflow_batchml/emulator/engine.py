@@ -40,7 +40,7 @@ from airflow_batchml.emulator.scoring.spec import (
     JobStatus,
     OutputAction,
 )
-from airflow_batchml.emulator.storage import JobStorage, Location, split_output
+from airflow_batchml.emulator.storage import JobStorage, Location, link_tree, split_output
 
 __all__ = ["BatchEngine", "BatchJobSpec", "JobStatus", "run_local_job"]
 
@@ -163,26 +163,6 @@ def run_local_job(
         run.thread.join()
         raise
     return run.tally
-
-
-def _link_tree(source: Path, target: Path) -> None:
-    """Mirror ``source`` at ``target``: real folders, each file a link to the original.
-
-    A link to the whole folder would do for ``open``, but ``os.walk`` and ``Path.rglob`` do not enter a
-    linked folder, so a script that searches its model folder (``rglob("*.joblib")``) would find nothing
-    where Azure's download holds the files.
-    """
-    if source.is_file():
-        target.symlink_to(source)
-        return
-    target.mkdir()
-    for path in sorted(source.rglob("*")):
-        link = target / path.relative_to(source)
-        if path.is_dir():
-            link.mkdir(exist_ok=True)
-        else:
-            link.parent.mkdir(parents=True, exist_ok=True)
-            link.symlink_to(path)
 
 
 class _JobRun:
@@ -368,7 +348,7 @@ class _JobRun:
         else:
             local = self._storage.fetch(location, model_dir / name, "uri_folder")
         if local.parent != model_dir:  # a local path, used in place
-            _link_tree(local.resolve(), model_dir / name)
+            link_tree(local.resolve(), model_dir / name)
         return model_dir
 
     def _dispatch(self, staged: _Staged, batches: list, progress: JobProgress) -> None:

@@ -91,6 +91,26 @@ def split_output(uri: str, default_file_name: str) -> tuple[str, str]:
     return trimmed[: -len(last)], last
 
 
+def link_tree(source: Path, target: Path) -> None:
+    """Mirror ``source`` at ``target``: real folders, each file a link to the original.
+
+    A link to the whole folder would do for ``open``, but ``os.walk`` and ``Path.rglob`` do not enter a
+    linked folder, so a script that searches its model folder (``rglob("*.joblib")``) would find nothing
+    where Azure's download holds the files.
+    """
+    if source.is_file():
+        target.symlink_to(source)
+        return
+    target.mkdir()
+    for path in sorted(source.rglob("*")):
+        link = target / path.relative_to(source)
+        if path.is_dir():
+            link.mkdir(exist_ok=True)
+        else:
+            link.parent.mkdir(parents=True, exist_ok=True)
+            link.symlink_to(path)
+
+
 class JobStorage:
     """The storage account and datastores a job's URIs resolve against.
 
