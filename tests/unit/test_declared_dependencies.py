@@ -3,7 +3,8 @@
 An import that works only because another dependency happens to pull its distribution in breaks the day
 that dependency drops it. Imports are read from the source (module level or inside functions); each
 module is imported and attributed to the installed distribution that owns its file. ``apache-airflow`` is
-a meta-distribution: declaring it declares the ``apache-airflow-core`` and task SDK it is made of.
+a meta-distribution: declaring it declares the ``apache-airflow-core`` and task SDK it is made of. An
+optional feature's import (OpenLineage) counts as declared by its extra.
 """
 
 from __future__ import annotations
@@ -60,10 +61,9 @@ def _owner(module: str) -> str | None:
 
 
 def _declared() -> set[str]:
-    names = {
-        canonicalize_name(Requirement(line).name)
-        for line in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
-    }
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    extras = [line for name, lines in project["optional-dependencies"].items() if name != "test" for line in lines]
+    names = {canonicalize_name(Requirement(line).name) for line in [*project["dependencies"], *extras]}
     meta = distribution("apache-airflow").requires or []
     parts = {canonicalize_name(Requirement(r).name) for r in meta if "extra ==" not in r}
     return names | (parts if "apache-airflow" in names else set())

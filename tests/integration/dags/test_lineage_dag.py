@@ -27,8 +27,6 @@ from tests.local_airflow import DAGS, airflow_env, migrated_and_seeded
 
 pytestmark = pytest.mark.integration
 
-pytest.importorskip("airflow.providers.openlineage", reason="the optional 'openlineage' extra is not installed")
-
 PUBLISHER, CONSUMER = "digits_predictions_publisher", "digits_predictions_consumer"
 LATEST = f"{DATASTORE}/digits/predictions/latest"
 INPUT = "digits/lineage-in"
