@@ -44,6 +44,7 @@ from airflow_batchml.hooks.job_status import AzureMLJobStatus, normalise_status
 from airflow_batchml.hooks.local_scoring import LocalScoringOperations
 from airflow_batchml.hooks.published_pipelines import PublishedPipelineOperations
 from airflow_batchml.hooks.schedules import ScheduleOperations
+from airflow_batchml.hooks.sdk_private import download_artifact, run_details, workspace_id
 from airflow_batchml.hooks.token_destinations import check_token_destination
 from airflow_batchml.names import check_name
 
@@ -296,10 +297,8 @@ class AzureMLHook(
         """Download one file named by a datastore URI (a job's ``predictions.csv``, say)."""
         if self._datastore_files is not None:
             return self._datastore_files.read(uri)
-        from azure.ai.ml._artifacts._artifact_utilities import download_artifact_from_aml_uri
-
         with tempfile.TemporaryDirectory() as folder, remote_errors(f"Downloading {uri}"):
-            download_artifact_from_aml_uri(uri, folder, self.get_client().datastores)
+            download_artifact(uri, folder, self.get_client())
             files = [p for p in Path(folder).rglob("*") if p.is_file()]
             if len(files) != 1:
                 raise AzureMLNotFoundError(f"Downloading {uri}: expected one file, found {len(files)}")
@@ -337,7 +336,7 @@ class AzureMLHook(
         """``azureml://locations/<region>/workspaces/<guid>/data/<n>/versions/<v>`` as ``azureml:<n>:<v>``,
         the form azure-ai-ml sends correctly, when the id names this connection's workspace."""
         workspace = self._workspace
-        own = (str(workspace.location).lower(), str(workspace._workspace_id).lower())
+        own = (str(workspace.location).lower(), workspace_id(workspace).lower())
         if (match["region"].lower(), match["workspace_id"].lower()) != own:
             raise AzureMLConfigurationError(
                 "inputs", f"{match[0]!r} names a data asset of another workspace than {self.settings.workspace_name}"
@@ -366,7 +365,7 @@ class AzureMLHook(
     def _job_error(self, job_name: str) -> str | None:
         """The failure message from run history (the record ``az ml job show`` and studio read it from)."""
         try:
-            details = self.get_client().jobs._runs_operations.get_run_details(job_name)
+            details = run_details(self.get_client(), job_name)
         except Exception as err:  # the message is a nicety; the status already says the job failed
             log.warning("Could not read the error of job %s: %s", job_name, type(err).__name__)
             return None
