@@ -14,8 +14,11 @@ For each folder, in turn and on the same machine:
 
 Azurite has no Event Grid: the publisher (``tests/event_grid.py``) stands in for it, so the Event Grid
 latency here excludes Event Grid's own delivery delay (typically well under a second in Azure).
-Uploading 200,000 blobs takes a while: the Azurite data directory is kept (``--location``) and a folder
-already populated there is not uploaded again. Sizes are an option; develop with small ones.
+Seeding is bound by Azurite (one Node.js thread, about 2 ms of CPU per upload): ``blob_seed.py`` keeps
+the client's share of the CPU small, and Azurite keeps its data in memory (``--inMemoryPersistence``:
+on disk it rewrites its whole blob database every few seconds, which grows with every blob). Each
+folder is measured right after it is seeded and the results file is rewritten after every size, so a
+run cut short keeps the sizes it measured. Sizes are an option; develop with small ones.
 
     .venv/bin/python benchmarks/change_detection_scale.py [--sizes 1000,50000,200000] [--changed 100]
 """
@@ -36,6 +39,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from benchmarks.blob_seed import seed  # noqa: E402
 from benchmarks.publish import publish  # noqa: E402
 
 QUEUE, CONN_ID = "scale-events", "scale_wasb"
@@ -47,14 +51,15 @@ def container_of(size: int) -> str:
 
 
 def start_azurite(location: Path) -> tuple[subprocess.Popen, int, int]:
-    """One ``azurite`` process serving blob and queue on free loopback ports."""
+    """One ``azurite`` process serving blob and queue on free loopback ports, data in memory (log in
+    ``location``)."""
     from airflow_batchml.emulator.stack import free_port, wait_listening
 
     location.mkdir(parents=True, exist_ok=True)
     blob, queue, table = free_port(), free_port(), free_port()
     args = ["--blobHost", "127.0.0.1", "--blobPort", str(blob), "--queueHost", "127.0.0.1", "--queuePort", str(queue)]
-    args += ["--tableHost", "127.0.0.1", "--tablePort", str(table), "--location", str(location)]
-    args += ["--skipApiVersionCheck", "--silent", "--disableTelemetry"]
+    args += ["--tableHost", "127.0.0.1", "--tablePort", str(table), "--inMemoryPersistence"]
+    args += ["--skipApiVersionCheck", "--loose", "--silent", "--disableTelemetry"]
     log = (location / "azurite.log").open("a")
     proc = subprocess.Popen([str(ROOT / "node_modules" / ".bin" / "azurite"), *args], stdout=log, stderr=log)
     wait_listening(blob, proc, "Azurite blob")
@@ -76,15 +81,13 @@ async def upload(container, names: list[str], payload: bytes, concurrency: int =
     await asyncio.gather(*(worker() for _ in range(concurrency)))
 
 
-async def ensure_folder(container, size: int, settle: float) -> None:
-    present = sum([1 async for _ in container.list_blobs(name_starts_with=f"n{size}/")])
-    if present >= size:
-        print(f"folder n{size}/ already holds {present} blobs (cached)")
-        return
-    started = time.perf_counter()
-    await upload(container, [blob_name(size, i) for i in range(present, size)], b"a,b\n1,2\n")
-    print(f"uploaded {size - present} blobs to n{size}/ in {time.perf_counter() - started:.1f} s")
-    await asyncio.sleep(settle + 1)  # "unchanged" means older than the listing trigger's settle window
+async def seed_folder(container, size: int, args: argparse.Namespace) -> float:
+    """Seed the folder and let it settle; the seconds seeding took."""
+    names = [blob_name(size, i) for i in range(size)]
+    seconds = await seed(args.blob_endpoint, container.container_name, names, b"a,b\n1,2\n")
+    print(f"seeded {size:,} blobs in n{size}/ in {seconds:.0f} s ({size / seconds:.0f} blobs/s)")
+    await asyncio.sleep(args.settle + 1)  # "unchanged" means older than the listing trigger's settle window
+    return seconds
 
 
 async def collect(generator, wanted: int, records: list[dict]) -> None:
@@ -207,20 +210,28 @@ async def measure(connection_string: str, args: argparse.Namespace) -> list[dict
         for size in args.sizes:
             with contextlib.suppress(ResourceExistsError):
                 await client.create_container(container_of(size))
-            await ensure_folder(client.get_container_client(container_of(size)), size, args.settle)
-        for size in args.sizes:
+            seeded = await seed_folder(client.get_container_client(container_of(size)), size, args)
+            started = time.perf_counter()
             listing = await listing_figures(client, size, args)
             events = await event_grid_figures(client, queue, size, args)
-            rows.append({"size": size, **{f"listing_{k}": v for k, v in listing.items()}, **events})
-            print(f"n={size}: listing {listing}, event grid {events}")
+            row = {"size": size, "seeded": seeded, **{f"listing_{k}": v for k, v in listing.items()}, **events}
+            rows.append(row)
+            print(
+                f"n={size}: listing {listing}, event grid {events}, measured in {time.perf_counter() - started:.0f} s"
+            )
+            report(rows, args)
     return rows
 
 
-def report(rows: list[dict[str, float]], args: argparse.Namespace) -> None:
-    small = rows[0]
+def report(rows: list[dict], args: argparse.Namespace) -> None:
+    """Write the results file from the sizes measured so far (rewritten after each size)."""
+    small, largest = rows[0], rows[-1]
+    later = [f"{size:,}" for size in args.sizes if size > largest["size"]]
     lines = [
         f"{args.changed} changed blobs per folder, poll interval {args.poll_interval:g} s, one Azurite "
-        f"(blob + queue), medians of {args.repeats} polls; Event Grid's delivery played by the test publisher:",
+        f"(blob + queue), medians of {args.repeats} polls; Event Grid's delivery played by the test publisher"
+        + (f" (not yet measured when this was written: {', '.join(later)} blobs)" if later else "")
+        + ":",
         "",
         "| blobs in folder | listing: poll | listing: latency | Event Grid: poll "
         f"({args.changed} waiting) | Event Grid: empty poll | Event Grid: latency | poll ratio listing/EG | "
@@ -233,14 +244,18 @@ def report(rows: list[dict[str, float]], args: argparse.Namespace) -> None:
             f" | {row['empty']:.4f} s | {row['latency']:.2f} s | {row['listing_poll'] / row['poll']:.1f}x"
             f" | {row['listing_latency'] / row['latency']:.1f}x |"
         )
-    largest = rows[-1]
-    lines += [
-        "",
-        f"From {small['size']:,} to {largest['size']:,} blobs: "
-        f"listing poll x{largest['listing_poll'] / small['listing_poll']:.1f}, "
-        f"Event Grid poll x{largest['poll'] / small['poll']:.2f}, "
-        f"Event Grid latency x{largest['latency'] / small['latency']:.2f} (flat means about x1).",
-    ]
+    if len(rows) > 1:
+        lines += [
+            "",
+            f"From {small['size']:,} to {largest['size']:,} blobs: "
+            f"listing poll x{largest['listing_poll'] / small['listing_poll']:.1f}, "
+            f"listing latency x{largest['listing_latency'] / small['listing_latency']:.1f}, "
+            f"Event Grid poll x{largest['poll'] / small['poll']:.2f}, "
+            f"Event Grid empty poll x{largest['empty'] / small['empty']:.2f}, "
+            f"Event Grid latency x{largest['latency'] / small['latency']:.2f} (flat means about x1).",
+        ]
+    seeded = ", ".join(f"{row['size']:,} in {row['seeded']:.0f} s" for row in rows)
+    lines += ["", f"Seeding the folders (Azurite-bound, on the shared machine): {seeded}."]
     publish("change_detection_scale", lines)
 
 
@@ -251,17 +266,18 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--poll-interval", type=float, default=1.0)
     parser.add_argument("--settle", type=float, default=5.0)
-    parser.add_argument("--timeout", type=float, default=600.0, help="longest wait for one detection")
-    parser.add_argument("--location", type=Path, default=Path("/tmp/airflow-batchml-bench/azurite-scale"))
+    parser.add_argument("--timeout", type=float, default=1800.0, help="longest wait for one detection")
+    parser.add_argument("--location", type=Path, default=Path("/tmp/airflow-batchml-bench/azurite-scale"), help="log")
     args = parser.parse_args()
     args.sizes = sorted(int(size) for size in args.sizes.split(","))
     if min(args.sizes) < 2 * args.changed:
         parser.error(f"every size must hold at least {2 * args.changed} blobs (two rounds of --changed)")
     logging.getLogger("azure").setLevel(logging.WARNING)
     logging.getLogger("airflow").setLevel(logging.WARNING)
-    from airflow_batchml.emulator.stack import azurite_connection_string, stop_process
+    from airflow_batchml.emulator.stack import ACCOUNT_NAME, azurite_connection_string, stop_process
 
     proc, blob_port, queue_port = start_azurite(args.location)
+    args.blob_endpoint = f"http://127.0.0.1:{blob_port}/{ACCOUNT_NAME}"
     connection_string = (
         f"{azurite_connection_string(blob_port)}QueueEndpoint=http://127.0.0.1:{queue_port}/devstoreaccount1;"
     )
@@ -269,10 +285,9 @@ def main() -> int:
         {"conn_type": "wasb", "extra": {"connection_string": connection_string}}
     )
     try:
-        rows = asyncio.run(measure(connection_string, args))
+        asyncio.run(measure(connection_string, args))
     finally:
         stop_process(proc)
-    report(rows, args)
     return 0
 
 
