@@ -6,7 +6,7 @@ events are written by the stand-in publisher of ``tests/event_grid.py``, since A
   one job named from the event's record; the same event delivered again starts a run that attaches to that
   job. (Events stored within one scheduler loop share a run, as Airflow queues asset events: the test
   publishes one at a time, and the DAG maps over all the records of its run.)
-- ``e2e_blob_event_redelivery`` (``dags/blob_event_redelivery.py``, a 12 s visibility timeout): the
+- ``e2e_blob_event_redelivery`` (``dags/blob_event_redelivery.py``, a 20 s visibility timeout): the
   triggerer is killed after its trigger received a message and before Airflow stored the event. To make
   that window certain rather than likely, the triggerer's supervisor (the process that writes trigger
   events to the database; the trigger runs in its child) is stopped with SIGSTOP before the event is

@@ -1,8 +1,10 @@
 """The watcher of the redelivery end-to-end test (``tests/e2e/test_blob_event_watcher.py``).
 
-``digits_on_blob_event`` with settings a test can wait out: a 2 s poll and a 12 s visibility timeout (the
+``digits_on_blob_event`` with settings a test can wait out: a 2 s poll and a 20 s visibility timeout (the
 example's is 300 s), so a message the triggerer received but never handed over comes back within the
-test. It scores nothing: the run's one task returns the names of the blobs it was started for.
+test; a restarted triggerer takes the watcher over only ~30 s after the lost one's last heartbeat anyway,
+and 20 s leave a slow hand-over ample time before a message could come back a third time. It scores
+nothing: the run's one task returns the names of the blobs it was started for.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ CONTAINER = "azureml-blobstore"  # the e2e stack's workspace container
 FOLDER = "e2e/redelivery/"
 QUEUE = "e2e-redelivery-events"
 POLL_INTERVAL = 2
-VISIBILITY_TIMEOUT = 12
+VISIBILITY_TIMEOUT = 20
 
 redelivered = Asset(
     name="e2e_redelivery_events",
