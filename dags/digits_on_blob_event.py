@@ -4,8 +4,9 @@ The Event Grid form of ``digits_on_blob_change``, as Data Factory's storage even
 scheduled folder scan. An Event Grid subscription on the storage account's system topic delivers
 ``Microsoft.Storage.BlobCreated`` events for ``digits/events/*.png`` to the Storage queue
 ``DIGITS_EVENT_QUEUE``; the ``AssetWatcher`` below reads them with ``EventGridBlobTrigger`` (in the
-triggerer) and each created image becomes one asset event, so one DAG run per image. A poll reads the
-queue, not the folder: its cost does not grow with the number of images already there. The records and
+triggerer) and each created image becomes one asset event; events stored within one scheduler loop share
+a run, which scores each of its images (mapped). A poll reads the queue, not the folder: its cost does not
+grow with the number of images already there. The records and
 job names are the listing trigger's (``job_name`` from container, name and etag), so a message delivered
 twice (after a triggerer restart) attaches to the job of the first delivery.
 
@@ -44,7 +45,7 @@ digit_events = Asset(
                 container_name=CONTAINER,
                 blob_path_begins_with=FOLDER,
                 blob_path_ends_with=".png",
-                event_per_blob=True,  # one asset event, hence one DAG run, per created image
+                event_per_blob=True,  # one asset event per created image (events stored together share a run)
                 poll_interval=5,
                 datastore="workspaceblobstore",
                 job_name_prefix=JOB_PREFIX,

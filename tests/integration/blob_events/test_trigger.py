@@ -119,7 +119,8 @@ async def test_a_message_is_deleted_only_after_hand_over_and_a_restart_before_it
     props = await land(container, publisher, "in/once.csv")
     first = trigger(queue, container, visibility_timeout=2).run()
     (event,) = await take(first, 1)
-    # The triggerer stops here: the event was yielded but the generator was never resumed past it.
+    # run() outside ack mode (the sensor's trigger, a direct caller) stops here: the event was yielded but
+    # the generator was never resumed past it.
     await first.aclose()
     assert await queued(queue) == 1
     second = trigger(queue, container, visibility_timeout=2).run()
