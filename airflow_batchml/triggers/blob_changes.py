@@ -77,6 +77,7 @@ from airflow_batchml.triggers.blob_listing import (
     close_hook,
     list_folder,
 )
+from airflow_batchml.triggers.retries import ErrorPacing
 
 __all__ = ["BlobListingTransientError", "WasbBlobChangeTrigger", "classify_storage_error", "close_hook"]
 
@@ -207,7 +208,7 @@ class WasbBlobChangeTrigger(BaseEventTrigger):
     async def run(self) -> AsyncIterator[TriggerEvent]:
         hook = self.make_hook()
         key, state, pending = None, None, None
-        failures, reported = 0, None
+        errors = ErrorPacing(self.log, "Listing", self._where, self.retry_delay, self.max_retry_delay)
         try:
             while True:
                 if pending is not None:
@@ -220,21 +221,14 @@ class WasbBlobChangeTrigger(BaseEventTrigger):
                         key, state = self.state_key, await self._load_state(self.state_key)
                     changes, account_url = await self.poll(hook, state)
                 except BlobListingTransientError as err:
-                    failures += 1
-                    await self._back_off(failures, err)
+                    await errors.transient(err)
                     continue
                 except AzureMLConfigurationError as err:
-                    if str(err) != reported:
-                        reported = str(err)
-                        self.log.error(
-                            "Cannot watch %s, will re-check every %ss: %s", self._where(), self.max_retry_delay, err
-                        )
+                    if errors.permanent(err):
                         yield TriggerEvent(self._error_event(str(err)))
-                    await asyncio.sleep(self.max_retry_delay)
+                    await errors.recheck()
                     continue
-                if failures or reported:
-                    self.log.info("Listing %s works again", self._where())
-                failures, reported = 0, None
+                errors.succeeded()
                 for event in self.events(changes, account_url):
                     yield TriggerEvent(event)
                 if changes.state_changed:
@@ -334,15 +328,6 @@ class WasbBlobChangeTrigger(BaseEventTrigger):
             "deleted": [],
             "message": message,
         }
-
-    async def _back_off(self, failures: int, err: Exception) -> None:
-        """Exponential backoff; log the first failure and every tenth, not each retry."""
-        delay = min(self.max_retry_delay, self.retry_delay * 2 ** min(failures - 1, 16))
-        if failures == 1 or failures % 10 == 0:
-            self.log.warning(
-                "Listing %s failed (%d in a row), retrying in %.1fs: %s", self._where(), failures, delay, err
-            )
-        await asyncio.sleep(delay)
 
     async def _check_prefix_is_not_a_blob(self, container: Any) -> None:
         """An empty folder whose name is a blob is a typo for that blob: say so (once per instance)."""

@@ -47,6 +47,7 @@ from airflow.triggers.shared_stream import AdvanceItem, SharedStreamProducer
 from airflow_batchml.blob_events import CREATED, BlobEvent, BlobEventFilter, PoisonMessageError, parse_message, record
 from airflow_batchml.changes import account_endpoint
 from airflow_batchml.exceptions import AzureMLConfigurationError, AzureMLError
+from airflow_batchml.triggers.retries import ErrorPacing
 
 if TYPE_CHECKING:
     from azure.storage.queue import QueueMessage
@@ -170,26 +171,19 @@ class EventGridBlobTrigger(BaseEventTrigger):
 
         Transient errors back off; a permanent one is an ``error`` event once, then a slow re-check.
         """
-        failures, reported = 0, None
+        errors = ErrorPacing(self.log, "Reading", self._where, self.retry_delay, self.max_retry_delay)
         while True:
             try:
                 batch = await self.poll(hook)
             except QueueTransientError as err:
-                failures += 1
-                await self._back_off(failures, err)
+                await errors.transient(err)
                 continue
             except AzureMLConfigurationError as err:
-                if str(err) != reported:
-                    reported = str(err)
-                    self.log.error(
-                        "Cannot read %s, will re-check every %ss: %s", self._where(), self.max_retry_delay, err
-                    )
+                if errors.permanent(err):
                     yield [self.error_event(str(err))], []
-                await asyncio.sleep(self.max_retry_delay)
+                await errors.recheck()
                 continue
-            if failures or reported:
-                self.log.info("Reading %s works again", self._where())
-            failures, reported = 0, None
+            errors.succeeded()
             yield self.build_events(batch, hook.blob_account_url), receipts(batch)
             await asyncio.sleep(self.poll_interval)
 
@@ -307,14 +301,6 @@ class EventGridBlobTrigger(BaseEventTrigger):
                 len(handed),
                 err,
             )
-
-    async def _back_off(self, failures: int, err: Exception) -> None:
-        delay = min(self.max_retry_delay, self.retry_delay * 2 ** min(failures - 1, 16))
-        if failures == 1 or failures % 10 == 0:
-            self.log.warning(
-                "Reading %s failed (%d in a row), retrying in %.1fs: %s", self._where(), failures, delay, err
-            )
-        await asyncio.sleep(delay)
 
     def _where(self) -> str:
         return f"queue {self.queue_name!r} for {self.container_name}/{self.blob_path_begins_with}"
