@@ -1,7 +1,7 @@
 """Fill an Azurite folder with many small blobs quickly, for the change-detection benchmarks.
 
-One Azurite process serves every upload on one Node.js thread, about 2 ms of its CPU per Put Blob, so
-seeding 200,000 blobs is bound by Azurite and by whatever else the machine runs. The client side should
+One Azurite process serves every upload on one Node.js thread, and each upload scans the account's blob
+records, so seeding is bound by Azurite and by whatever else the machine runs. The client side should
 take as little of the shared CPU as it can: plain ``aiohttp`` PUTs with one container SAS signed once
 (the storage SDK signs every request with the account key and runs its policy pipeline, some 3 ms of
 Python per upload), many requests in flight.
