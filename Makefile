@@ -1,5 +1,6 @@
 # Two entry points for a fresh machine: `make demo` (the main job) and `make test` (the whole suite).
-# Both install what they need: a virtual environment with the package and its test extras, and Azurite.
+# Both install what they need: a virtual environment with the two distributions of this repo (the provider
+# with its test extras, and the emulator), and Azurite.
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
@@ -23,10 +24,11 @@ system-packages:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
-$(VENV)/.installed: pyproject.toml
+# Both distributions of this repo, from the checkout: the provider and the emulator (emulator/).
+$(VENV)/.installed: pyproject.toml emulator/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check uv
-	$(VENV)/bin/uv pip install --quiet --python $(PY) -e '.[test]'
+	$(VENV)/bin/uv pip install --quiet --python $(PY) -e '.[test]' -e ./emulator
 	touch $@
 
 node_modules/.installed: package.json
@@ -49,9 +51,10 @@ test-celery: setup
 test-floor: $(FLOOR_VENV)/.installed
 	$(FLOOR_VENV)/bin/python -m pytest -q -p no:cacheprovider tests/unit tests/dags
 
-$(FLOOR_VENV)/.installed: pyproject.toml $(VENV)/.installed
+$(FLOOR_VENV)/.installed: pyproject.toml emulator/pyproject.toml $(VENV)/.installed
 	$(VENV)/bin/uv venv --quiet --allow-existing --python $(PYTHON) $(FLOOR_VENV)
-	$(VENV)/bin/uv pip install --quiet --python $(FLOOR_VENV)/bin/python -e '.[test]' 'apache-airflow==$(AIRFLOW_FLOOR)'
+	$(VENV)/bin/uv pip install --quiet --python $(FLOOR_VENV)/bin/python -e '.[test]' -e ./emulator \
+	  'apache-airflow==$(AIRFLOW_FLOOR)'
 	touch $@
 
 # The property tests (hypothesis) with many more random examples than `make test`'s fixed ones.

@@ -24,14 +24,21 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from airflow_batchml.emulator.engine import run_local_job
-from airflow_batchml.emulator.scoring.joblog import missing_conda_packages, missing_pip_packages
-from airflow_batchml.emulator.scoring.plan import JobTally, effective_workers, list_input_files
-from airflow_batchml.emulator.scoring.spec import BatchJobSpec, JobError, JobStatus, OutputAction
 from airflow_batchml.exceptions import AzureMLConfigurationError
 from airflow_batchml.hooks import deployment_spec
 from airflow_batchml.hooks.clouds import forget_inherited_custom_cloud
 from airflow_batchml.hooks.deployment_assets import check_scoring_script, is_local, local_code_dir
+
+try:
+    from airflow_batchml_emulator.engine import run_local_job
+    from airflow_batchml_emulator.scoring.joblog import missing_conda_packages, missing_pip_packages
+    from airflow_batchml_emulator.scoring.plan import JobTally, effective_workers, list_input_files
+    from airflow_batchml_emulator.scoring.spec import BatchJobSpec, JobError, JobStatus, OutputAction
+except ImportError as missing:  # the engine ships with the emulator, not with the provider
+    raise ImportError(
+        "Local scoring runs the emulator's scoring engine: install airflow-batchml[local-scoring] "
+        "(the airflow-batchml-emulator distribution)"
+    ) from missing
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ import asyncio
 import time
 from datetime import UTC, datetime, timedelta
 
-from airflow_batchml.emulator.stack import ACCOUNT_KEY, ACCOUNT_NAME
+from airflow_batchml_emulator.stack import ACCOUNT_KEY, ACCOUNT_NAME
 
 BLOB_API_VERSION = "2021-08-06"
 

@@ -57,7 +57,7 @@ def container_of(size: int) -> str:
 def start_azurite(location: Path) -> tuple[subprocess.Popen, int, int]:
     """One ``azurite`` process serving blob and queue on free loopback ports, data in memory (log in
     ``location``)."""
-    from airflow_batchml.emulator.stack import free_port, wait_listening
+    from airflow_batchml_emulator.stack import free_port, wait_listening
 
     location.mkdir(parents=True, exist_ok=True)
     blob, queue, table = free_port(), free_port(), free_port()
@@ -278,7 +278,7 @@ def main() -> int:
         parser.error(f"every size must hold at least {2 * args.changed} blobs (two rounds of --changed)")
     logging.getLogger("azure").setLevel(logging.WARNING)
     logging.getLogger("airflow").setLevel(logging.WARNING)
-    from airflow_batchml.emulator.stack import ACCOUNT_NAME, azurite_connection_string, stop_process
+    from airflow_batchml_emulator.stack import ACCOUNT_NAME, azurite_connection_string, stop_process
 
     proc, blob_port, queue_port = start_azurite(args.location)
     args.blob_endpoint = f"http://127.0.0.1:{blob_port}/{ACCOUNT_NAME}"

@@ -24,8 +24,8 @@ import threading
 import time
 from pathlib import Path
 
-from airflow_batchml.emulator.engine import BatchEngine, BatchJobSpec, JobStatus
-from airflow_batchml.emulator.scoring.plan import list_input_files, plan_mini_batches
+from airflow_batchml_emulator.engine import BatchEngine, BatchJobSpec, JobStatus
+from airflow_batchml_emulator.scoring.plan import list_input_files, plan_mini_batches
 
 CPU_FILES = 40
 CPU_LOOP = 1_500_000

@@ -274,7 +274,7 @@ def main() -> int:
     args = parser.parse_args()
     from cryptography.fernet import Fernet
 
-    from airflow_batchml.emulator.stack import LocalStack
+    from airflow_batchml_emulator.stack import LocalStack
 
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="capacity-") as state, LocalStack(Path(state)) as stack:

@@ -96,7 +96,7 @@ def measure(api: AirflowApi, container, index: int, known: set[str], poll_interv
 def start(stack: contextlib.ExitStack, state: Path, poll_interval: float) -> tuple[AirflowCluster, PostgresServer, str]:
     """Azurite + emulator, PostgreSQL, a migrated Airflow with all four components, all stopped by ``stack``;
     returns the cluster, the database and Azurite's connection string."""
-    from airflow_batchml.emulator.stack import LocalStack
+    from airflow_batchml_emulator.stack import LocalStack
 
     local = stack.enter_context(LocalStack(state / "stack"))
     postgres = PostgresServer()

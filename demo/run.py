@@ -32,7 +32,7 @@ def airflow(env: dict[str, str], *args: str) -> str:
 
 
 def main() -> int:
-    from airflow_batchml.emulator.stack import LocalStack, dags_test_env
+    from airflow_batchml_emulator.stack import LocalStack, dags_test_env
 
     started = time.monotonic()
     state = ROOT / ".state" / f"demo-{int(time.time())}"

@@ -15,7 +15,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from airflow_batchml.emulator.stack import ACCOUNT_NAME, free_port, stop_process, wait_listening
+from airflow_batchml_emulator.stack import ACCOUNT_NAME, free_port, stop_process, wait_listening
 
 ROOT = Path(__file__).resolve().parents[1]
 SUBSCRIPTION = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg"

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from airflow_batchml.emulator.stack import dags_test_env
+from airflow_batchml_emulator.stack import dags_test_env
 
 ROOT = Path(__file__).resolve().parents[1]
 DAGS = ROOT / "dags"

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import requests
 
-from airflow_batchml.emulator.stack import free_port
+from airflow_batchml_emulator.stack import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from airflow_batchml.emulator.stack import AzuriteProcess
+from airflow_batchml_emulator.stack import AzuriteProcess
 from tests.e2e.airflow_cluster import PASSWORD, ROOT, USERNAME, AirflowCluster
 from tests.e2e.api import AirflowApi
 from tests.e2e.postgres import PostgresServer

@@ -15,7 +15,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from airflow_batchml.emulator.stack import free_port
+from airflow_batchml_emulator.stack import free_port
 
 START_TIMEOUT = 60
 DATABASE = "airflow"

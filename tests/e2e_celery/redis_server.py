@@ -12,7 +12,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from airflow_batchml.emulator.stack import free_port, stop_process, wait_listening
+from airflow_batchml_emulator.stack import free_port, stop_process, wait_listening
 
 START_TIMEOUT = 30.0
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from airflow_batchml.emulator.stack import HONOUR_NAMES_VARIABLE, AzuriteProcess, EmulatorProcess
 from airflow_batchml.hooks.credentials import StaticTokenCredential
+from airflow_batchml_emulator.stack import HONOUR_NAMES_VARIABLE, AzuriteProcess, EmulatorProcess
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -19,3 +19,11 @@ def test_sas_account_key_bearer_and_secret_fields_are_masked():
 def test_plugin_errors_are_redacted():
     err = AzureMLRemoteError("upload to https://x/c?sig=SECRETSIG failed")
     assert "SECRETSIG" not in str(err)
+
+
+def test_the_emulator_masks_by_the_same_rules():
+    """The emulator keeps its own copy (it installs without the provider); the copies must not drift."""
+    from airflow_batchml import redaction
+    from airflow_batchml_emulator import redaction as emulator_redaction
+
+    assert emulator_redaction._PATTERNS == redaction._PATTERNS

@@ -19,7 +19,7 @@ from azure.storage.blob import AccountSasPermissions, ResourceTypes, generate_ac
 from azure.storage.blob import BlobServiceClient as SyncBlobServiceClient
 from azure.storage.blob.aio import BlobServiceClient
 
-from airflow_batchml.emulator.stack import AzuriteProcess
+from airflow_batchml_emulator.stack import AzuriteProcess
 
 CONN_ID = "blob_changes_wasb"
 EVENT_TIMEOUT = 30.0

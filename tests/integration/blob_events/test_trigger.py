@@ -180,7 +180,7 @@ async def test_a_missing_connection_is_an_error_event_naming_it(container, queue
 
 
 async def test_an_unreachable_queue_endpoint_is_an_error_event(azurite, container, queue, monkeypatch):
-    from airflow_batchml.emulator.stack import free_port
+    from airflow_batchml_emulator.stack import free_port
 
     closed = f"{azurite.rstrip(';')};QueueEndpoint=http://127.0.0.1:{free_port()}/devstoreaccount1;"
     monkeypatch.setenv(

@@ -6,7 +6,7 @@ import textwrap
 import threading
 from pathlib import Path
 
-from airflow_batchml.emulator.engine import BatchJobSpec, JobStatus
+from airflow_batchml_emulator.engine import BatchJobSpec, JobStatus
 
 DEADLINE = 30
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from airflow_batchml.emulator import engine as engine_module
-from airflow_batchml.emulator.engine import BatchEngine, BatchJobSpec, JobStatus
+from airflow_batchml_emulator import engine as engine_module
+from airflow_batchml_emulator.engine import BatchEngine, BatchJobSpec, JobStatus
 from tests.integration.emulator.engine_support import DEADLINE, Recorder, make_spec, write_code, write_inputs
 
 

@@ -10,7 +10,7 @@ import threading
 import pytest
 from azure.storage.blob import BlobServiceClient
 
-from airflow_batchml.emulator.engine import BatchEngine, BatchJobSpec, JobStatus
+from airflow_batchml_emulator.engine import BatchEngine, BatchJobSpec, JobStatus
 
 pytestmark = pytest.mark.integration
 

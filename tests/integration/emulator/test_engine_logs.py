@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from airflow_batchml.emulator.engine import BatchEngine, BatchJobSpec, JobStatus
-from airflow_batchml.emulator.scoring.joblog import MAX_LINE_CHARS, SCRIPT_OUTPUT_LIMIT, TRUNCATED_NOTE
-from airflow_batchml.emulator.state import JobRecord, StateStore
+from airflow_batchml_emulator.engine import BatchEngine, BatchJobSpec, JobStatus
+from airflow_batchml_emulator.scoring.joblog import MAX_LINE_CHARS, SCRIPT_OUTPUT_LIMIT, TRUNCATED_NOTE
+from airflow_batchml_emulator.state import JobRecord, StateStore
 from tests.integration.emulator.engine_support import make_spec, write_code, write_inputs
 
 DEADLINE = 90

@@ -13,8 +13,8 @@ import pytest
 from azure.core.exceptions import HttpResponseError
 from azure.storage.blob import BlobServiceClient
 
-from airflow_batchml.emulator.handlers.job_specs import PIPELINE_RESTART_NOTE
 from airflow_batchml.hooks.credentials import StaticTokenCredential
+from airflow_batchml_emulator.handlers.job_specs import PIPELINE_RESTART_NOTE
 from tests.integration.emulator.conftest import COMPUTE, CONTAINER, DATA, upload_inputs, wait_for_status
 
 pytestmark = pytest.mark.integration

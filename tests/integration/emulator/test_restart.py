@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 
-from airflow_batchml.emulator.handlers.job_specs import RESTART_NOTE
+from airflow_batchml_emulator.handlers.job_specs import RESTART_NOTE
 from tests.integration.emulator.conftest import (
     DATA,
     ENDPOINT,

@@ -29,7 +29,7 @@ from urllib.parse import parse_qs
 import pytest
 import requests
 
-from airflow_batchml.emulator.stack import AzuriteProcess, EmulatorProcess, free_port, stop_process
+from airflow_batchml_emulator.stack import AzuriteProcess, EmulatorProcess, free_port, stop_process
 from tests.integration.blob_changes.conftest import account_sas
 from tests.integration.foreign_host import ForeignHost
 from tests.local_airflow import airflow_env as local_airflow_env

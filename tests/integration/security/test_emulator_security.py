@@ -16,8 +16,8 @@ import psutil
 import pytest
 import requests
 
-from airflow_batchml.emulator.__main__ import parse_args
-from airflow_batchml.emulator.stack import EmulatorProcess
+from airflow_batchml_emulator.__main__ import parse_args
+from airflow_batchml_emulator.stack import EmulatorProcess
 from tests.integration.emulator.conftest import workspace  # noqa: F401  (shared fixture)
 
 pytestmark = pytest.mark.integration

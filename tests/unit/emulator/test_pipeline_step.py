@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_batchml.emulator.pipeline_step import failure_message, substitute
-from airflow_batchml.emulator.scoring.spec import JobError
+from airflow_batchml_emulator.pipeline_step import failure_message, substitute
+from airflow_batchml_emulator.scoring.spec import JobError
 
 
 def test_placeholders_are_filled_shell_quoted_and_optional_blocks_kept_only_when_bound():

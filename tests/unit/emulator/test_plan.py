@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_batchml.emulator.scoring.plan import (
+from airflow_batchml_emulator.scoring.plan import (
     JobProgress,
     MiniBatch,
     effective_workers,

@@ -6,14 +6,14 @@ import json
 
 import pytest
 
-from airflow_batchml.emulator.scoring.joblog import (
+from airflow_batchml_emulator.scoring.joblog import (
     MAX_LINE_CHARS,
     SCRIPT_OUTPUT_LIMIT,
     TRUNCATED_NOTE,
     JobLog,
     missing_pip_packages,
 )
-from airflow_batchml.emulator.scoring.spec import BatchJobSpec, JobError, JobStatus
+from airflow_batchml_emulator.scoring.spec import BatchJobSpec, JobError, JobStatus
 
 
 def _spec(**settings) -> BatchJobSpec:

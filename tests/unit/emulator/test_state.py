@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from airflow_batchml.emulator.state import JobRecord, JobStatus, StateStore
 from airflow_batchml.redaction import redact
+from airflow_batchml_emulator.state import JobRecord, JobStatus, StateStore
 
 SAS_URL = "https://account.blob.core.windows.net/data/inputs/?sv=2024-11-04&sr=c&sig=SECRET%2Bsignature%3D"
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from airflow_batchml.emulator.scoring.spec import JobError
-from airflow_batchml.emulator.storage import BlobLocation, JobStorage, LocalLocation, split_output
+from airflow_batchml_emulator.scoring.spec import JobError
+from airflow_batchml_emulator.storage import BlobLocation, JobStorage, LocalLocation, split_output
 
 CONNECTION = (
     "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;"

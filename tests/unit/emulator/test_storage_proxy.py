@@ -8,8 +8,8 @@ import threading
 
 import pytest
 
-from airflow_batchml.emulator.storage_proxy import STORAGE_SUFFIX, StorageProxy
-from airflow_batchml.emulator.tls import ensure_certificate
+from airflow_batchml_emulator.storage_proxy import STORAGE_SUFFIX, StorageProxy
+from airflow_batchml_emulator.tls import ensure_certificate
 
 HOST = f"devstoreaccount1.blob.{STORAGE_SUFFIX}"
 

@@ -7,7 +7,7 @@ import sys
 import pandas as pd
 import pytest
 
-from airflow_batchml.emulator.scoring.worker import ScriptError, load_script, render_rows
+from airflow_batchml_emulator.scoring.worker import ScriptError, load_script, render_rows
 
 
 @pytest.fixture(autouse=True)

@@ -8,10 +8,10 @@ import json
 
 import pytest
 
-from airflow_batchml.emulator.app import create_app
-from airflow_batchml.emulator.handlers.common import EmulatorContext, StorageAccount
-from airflow_batchml.emulator.stack import azurite_connection_string
-from airflow_batchml.emulator.state import StateStore
+from airflow_batchml_emulator.app import create_app
+from airflow_batchml_emulator.handlers.common import EmulatorContext, StorageAccount
+from airflow_batchml_emulator.stack import azurite_connection_string
+from airflow_batchml_emulator.state import StateStore
 
 LIMIT = 4 * 1024 * 1024  # ARM's limit for a request body
 WS = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/local-rg"

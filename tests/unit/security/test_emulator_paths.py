@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from airflow_batchml.emulator.scoring.spec import BatchJobSpec, ErrorCode, JobError
-from airflow_batchml.emulator.storage import BlobLocation, JobStorage, LocalLocation
+from airflow_batchml_emulator.scoring.spec import BatchJobSpec, ErrorCode, JobError
+from airflow_batchml_emulator.storage import BlobLocation, JobStorage, LocalLocation
 
 CONNECTION = (
     "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;"

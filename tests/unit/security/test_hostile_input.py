@@ -21,15 +21,15 @@ from hypothesis import strategies as st
 
 from airflow_batchml.batch_job import BatchInput, BatchJobOverrides, check_output_path
 from airflow_batchml.changes import BlobEntry, BlobFolder, compile_glob, describe
-from airflow_batchml.emulator.scoring.spec import JobError
-from airflow_batchml.emulator.stack import azurite_connection_string
-from airflow_batchml.emulator.storage import BlobLocation, JobStorage
 from airflow_batchml.exceptions import AzureMLConfigurationError, AzureMLRemoteError
 from airflow_batchml.hooks.azure_ml import AzureMLHook
 from airflow_batchml.hooks.deployment_spec import load_deployment
 from airflow_batchml.job_names import change_job_name, deterministic_job_name, task_job_name
 from airflow_batchml.names import check_name
 from airflow_batchml.operators.batch_scoring import AzureMLInvokeBatchEndpointOperator
+from airflow_batchml_emulator.scoring.spec import JobError
+from airflow_batchml_emulator.stack import azurite_connection_string
+from airflow_batchml_emulator.storage import BlobLocation, JobStorage
 
 NOWHERE = "https://127.0.0.1:9/"
 # The example budget and randomness come from the profile (tests/conftest.py: "ci" or "fuzz").

@@ -58,7 +58,7 @@ def test_a_python_tag_at_the_top_is_refused_too(tmp_path):
 
 
 def test_the_emulator_reads_conda_files_safely():
-    from airflow_batchml.emulator.scoring.joblog import missing_pip_packages
+    from airflow_batchml_emulator.scoring.joblog import missing_pip_packages
 
     with pytest.raises(Exception, match="python/object") as err:
         missing_pip_packages("dependencies: !!python/object/apply:os.getcwd []\n")

@@ -1,0 +1,26 @@
+"""Strip credentials out of what the emulator stores: requests, job errors and logs.
+
+The provider masks its own texts with the same rules (``airflow_batchml.redaction``); this distribution keeps
+a copy rather than depend on the provider, so that the emulator installs without Airflow.
+"""
+
+from __future__ import annotations
+
+import re
+
+_PATTERNS = (
+    (re.compile(r"(?i)\b(sig|se|skoid|sktid|skt|ske|sks|skv|sv)=([^&\s\"']+)"), r"\1=***"),
+    (re.compile(r"(?i)(AccountKey|SharedAccessSignature|SharedAccessKey)=([^;\s\"']+)"), r"\1=***"),
+    (re.compile(r"(?i)(Bearer\s+)[A-Za-z0-9._~+/=-]+"), r"\1***"),
+    (
+        re.compile(r"(?i)([\"']?(?:client_secret|password|token|access_token)[\"']?\s*[:=]\s*[\"']?)[^\"'\s,}]+"),
+        r"\1***",
+    ),
+)
+
+
+def redact(text: str) -> str:
+    """Return ``text`` with SAS signatures, account keys, bearer tokens and secret fields masked."""
+    for pattern, replacement in _PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
