@@ -23,8 +23,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from airflow_batchml_emulator.redaction import redact
 from airflow_batchml_emulator.errors import Conflict
+from airflow_batchml_emulator.redaction import redact
 from airflow_batchml_emulator.scoring.spec import JobStatus as EngineJobStatus
 from airflow_batchml_emulator.scoring.spec import is_plain_file_name
 
