@@ -178,8 +178,9 @@ class AzureMLHook(
         return _compute_dict(result)
 
     def delete_compute(self, name: str) -> None:
+        check_name("compute", name)
         with remote_errors(f"Deleting compute {name}"):
-            self.get_client().compute.begin_delete(check_name("compute", name)).result()
+            self.get_client().compute.begin_delete(name).result()
 
     # -- endpoints and deployments --------------------------------------------------------------------
 
@@ -198,6 +199,8 @@ class AzureMLHook(
         """
         from azure.ai.ml.entities import BatchEndpoint
 
+        if not (name or yaml_path):
+            raise AzureMLConfigurationError("endpoint_name", "give endpoint_name, yaml_path, or both")
         endpoint = deployment_spec.load_endpoint(yaml_path) if yaml_path else BatchEndpoint(name=name)
         endpoint.name = check_name("endpoint", name or endpoint.name)
         if description is not None:
@@ -218,17 +221,19 @@ class AzureMLHook(
             return None
 
     def get_batch_endpoint(self, name: str) -> dict[str, Any]:
+        check_name("endpoint", name)
         with remote_errors(f"Reading batch endpoint {name}"):
-            return _endpoint_dict(self.get_client().batch_endpoints.get(check_name("endpoint", name)))
+            return _endpoint_dict(self.get_client().batch_endpoints.get(name))
 
     def delete_batch_endpoint(self, name: str) -> None:
+        check_name("endpoint", name)
         with remote_errors(f"Deleting batch endpoint {name}"):
-            self.get_client().batch_endpoints.begin_delete(check_name("endpoint", name)).result()
+            self.get_client().batch_endpoints.begin_delete(name).result()
 
     def list_batch_deployments(self, endpoint_name: str) -> list[str]:
+        check_name("endpoint", endpoint_name)
         with remote_errors(f"Listing deployments of {endpoint_name}"):
-            items = self.get_client().batch_deployments.list(check_name("endpoint", endpoint_name))
-            return [item.name for item in items]
+            return [item.name for item in self.get_client().batch_deployments.list(endpoint_name)]
 
     def create_or_update_batch_deployment(
         self,
@@ -267,10 +272,11 @@ class AzureMLHook(
 
     def set_default_deployment(self, endpoint_name: str, deployment_name: str) -> dict[str, Any]:
         """Route the endpoint's un-named invocations to ``deployment_name``."""
+        check_name("endpoint", endpoint_name)
         check_name("deployment", deployment_name)
         client = self.get_client()
         with remote_errors(f"Setting default deployment of {endpoint_name}"):
-            endpoint = client.batch_endpoints.get(check_name("endpoint", endpoint_name))
+            endpoint = client.batch_endpoints.get(endpoint_name)
             if deployment_name not in self.list_batch_deployments(endpoint_name):
                 raise AzureMLNotFoundError(f"Deployment {deployment_name} does not exist in endpoint {endpoint_name}")
             if endpoint.defaults is None or isinstance(endpoint.defaults, dict):
@@ -280,10 +286,10 @@ class AzureMLHook(
             return _endpoint_dict(client.batch_endpoints.begin_create_or_update(endpoint).result())
 
     def delete_batch_deployment(self, endpoint_name: str, deployment_name: str) -> None:
+        check_name("endpoint", endpoint_name)
+        check_name("deployment", deployment_name)
         with remote_errors(f"Deleting batch deployment {deployment_name} of {endpoint_name}"):
-            self.get_client().batch_deployments.begin_delete(
-                check_name("deployment", deployment_name), check_name("endpoint", endpoint_name)
-            ).result()
+            self.get_client().batch_deployments.begin_delete(deployment_name, endpoint_name).result()
 
     @cached_property
     def _datastore_files(self) -> DatastoreFiles | None:
@@ -352,8 +358,9 @@ class AzureMLHook(
 
     def get_job(self, job_name: str) -> dict[str, Any]:
         """Return ``{"job_name", "status", "error", "studio_url"}`` with the status as the wire spells it."""
+        check_name("job", job_name)
         with remote_errors(f"Reading job {job_name}"):
-            job = self.get_client().jobs.get(check_name("job", job_name))
+            job = self.get_client().jobs.get(job_name)
         status = normalise_status(job.status, job.name)
         return {
             "job_name": job.name,
@@ -379,8 +386,9 @@ class AzureMLHook(
         a long-running operation (about 30 s on Azure) that kill and timeout paths need not wait for, so the
         poller is created without polling.
         """
+        check_name("job", job_name)
         with remote_errors(f"Cancelling job {job_name}"):
-            self.get_client().jobs.begin_cancel(check_name("job", job_name), polling=False)
+            self.get_client().jobs.begin_cancel(job_name, polling=False)
 
 
 def _compute_tier(tier: object) -> str:

@@ -188,6 +188,8 @@ class BatchInvokeOperations:
         or when Azure ML chooses it) and every output location this submission chose, by name.
         """
         check_name("endpoint", endpoint_name)
+        if deployment_name:
+            check_name("deployment", deployment_name)
         parsed = {key: parse_job_input(value, f"inputs.{key}") for key, value in inputs.items()}
         if not parsed:
             raise AzureMLConfigurationError("inputs", "at least one input is required")

@@ -53,19 +53,22 @@ class ScheduleOperations:
             return [schedule_dict(item) for item in self.get_client().schedules.list(list_view_type=view)]
 
     def enable_schedule(self, name: str) -> dict[str, Any]:
+        check_name("schedule", name)
         with remote_errors(f"Enabling schedule {name}"):
-            return schedule_dict(self.get_client().schedules.begin_enable(check_name("schedule", name)).result())
+            return schedule_dict(self.get_client().schedules.begin_enable(name).result())
 
     def disable_schedule(self, name: str) -> dict[str, Any]:
+        check_name("schedule", name)
         with remote_errors(f"Disabling schedule {name}"):
-            return schedule_dict(self.get_client().schedules.begin_disable(check_name("schedule", name)).result())
+            return schedule_dict(self.get_client().schedules.begin_disable(name).result())
 
     def delete_schedule(self, name: str) -> None:
         """Delete a schedule, disabling it first: Azure ML refuses to delete an enabled one (the delete's
         operation fails with "Cannot delete an active trigger")."""
+        check_name("schedule", name)
         schedules = self.get_client().schedules
         with remote_errors(f"Disabling schedule {name} before deleting it"):
-            if _is_enabled(schedules, check_name("schedule", name)):
+            if _is_enabled(schedules, name):
                 schedules.begin_disable(name).result()
         with remote_errors(f"Deleting schedule {name}"):
             schedules.begin_delete(name).result()

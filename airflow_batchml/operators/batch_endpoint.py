@@ -9,8 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow_batchml.exceptions import AzureMLConfigurationError, AzureMLNotFoundError
-from airflow_batchml.names import check_name
+from airflow_batchml.exceptions import AzureMLNotFoundError
 from airflow_batchml.operators.base import AzureMLBaseOperator
 
 if TYPE_CHECKING:
@@ -45,10 +44,6 @@ class AzureMLCreateBatchEndpointOperator(AzureMLBaseOperator):
         self.tags = tags
 
     def execute(self, context: Context) -> dict[str, Any]:
-        if not (self.endpoint_name or self.yaml_path):
-            raise AzureMLConfigurationError("endpoint_name", "give endpoint_name, yaml_path, or both")
-        if self.endpoint_name:
-            check_name("endpoint", self.endpoint_name, "endpoint_name")
         return self.hook.create_or_update_batch_endpoint(
             self.endpoint_name, yaml_path=self.yaml_path, description=self.description, tags=self.tags
         )
@@ -68,7 +63,7 @@ class AzureMLDeleteBatchEndpointOperator(AzureMLBaseOperator):
 
     def execute(self, context: Context) -> None:
         try:
-            self.hook.delete_batch_endpoint(check_name("endpoint", self.endpoint_name, "endpoint_name"))
+            self.hook.delete_batch_endpoint(self.endpoint_name)
         except AzureMLNotFoundError:
             self.log.info("Endpoint %s does not exist; nothing to delete", self.endpoint_name)
 
@@ -128,10 +123,7 @@ class AzureMLSetDefaultDeploymentOperator(AzureMLBaseOperator):
         self.deployment_name = deployment_name
 
     def execute(self, context: Context) -> dict[str, Any]:
-        return self.hook.set_default_deployment(
-            check_name("endpoint", self.endpoint_name, "endpoint_name"),
-            check_name("deployment", self.deployment_name, "deployment_name"),
-        )
+        return self.hook.set_default_deployment(self.endpoint_name, self.deployment_name)
 
 
 class AzureMLDeleteBatchDeploymentOperator(AzureMLBaseOperator):
@@ -150,10 +142,7 @@ class AzureMLDeleteBatchDeploymentOperator(AzureMLBaseOperator):
 
     def execute(self, context: Context) -> None:
         try:
-            self.hook.delete_batch_deployment(
-                check_name("endpoint", self.endpoint_name, "endpoint_name"),
-                check_name("deployment", self.deployment_name, "deployment_name"),
-            )
+            self.hook.delete_batch_deployment(self.endpoint_name, self.deployment_name)
         except AzureMLNotFoundError:
             self.log.info(
                 "Deployment %s/%s does not exist; nothing to delete", self.endpoint_name, self.deployment_name

@@ -16,10 +16,8 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator, conf
 
 from airflow_batchml.batch_job import BatchInput, BatchJobOverrides, parse_job_input, parse_outputs
-from airflow_batchml.exceptions import AzureMLConfigurationError
 from airflow_batchml.job_names import task_job_name
 from airflow_batchml.links import AzureMLJobLink
-from airflow_batchml.names import check_name
 from airflow_batchml.operators.job_wait import AzureMLJobWaitMixin
 
 if TYPE_CHECKING:
@@ -122,12 +120,9 @@ class AzureMLInvokeBatchEndpointOperator(AzureMLJobWaitMixin, BaseOperator):
         )
 
     def execute(self, context: Context) -> dict[str, Any]:
-        inputs = self._checked_inputs()
+        inputs = self._input_mapping()
         outputs = parse_outputs(self.outputs)
         overrides = BatchJobOverrides.parse(self.overrides)
-        check_name("endpoint", self.endpoint_name, "endpoint_name")
-        if self.deployment_name:
-            check_name("deployment", self.deployment_name, "deployment_name")
         ti = context["ti"]
         job_name = self.job_name or task_job_name(
             ti.dag_id,
@@ -176,15 +171,10 @@ class AzureMLInvokeBatchEndpointOperator(AzureMLJobWaitMixin, BaseOperator):
         self.written = [*(result.get("outputs") or {}).values(), *([output_uri] if output_uri else [])]
         return result
 
-    def _checked_inputs(self) -> dict[str, Any]:
-        """Normalise to a mapping and validate every input before anything is sent."""
+    def _input_mapping(self) -> dict[str, Any]:
+        """The inputs as a mapping of input names; the hook checks them before anything is sent."""
         single = not isinstance(self.inputs, Mapping) or set(self.inputs) & {"uri", "path"}
-        inputs = {DEFAULT_INPUT_NAME: self.inputs} if single else self.inputs
-        if not inputs:
-            raise AzureMLConfigurationError("inputs", "at least one input is required")
-        for key, value in inputs.items():
-            parse_job_input(value, f"inputs.{key}")
-        return dict(inputs)
+        return dict({DEFAULT_INPUT_NAME: self.inputs} if single else self.inputs)
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
         """OpenLineage inputs (the job's data inputs) and outputs (every output location it wrote).
@@ -198,7 +188,7 @@ class AzureMLInvokeBatchEndpointOperator(AzureMLJobWaitMixin, BaseOperator):
 
         from airflow_batchml.lineage import LineageResolver
 
-        parsed = map(parse_job_input, self._checked_inputs().values())
+        parsed = map(parse_job_input, self._input_mapping().values())
         inputs = [item.uri for item in parsed if isinstance(item, BatchInput)]  # literals are no datasets
         resolver = LineageResolver(self.hook)
         return OperatorLineage(

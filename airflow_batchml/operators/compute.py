@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow_batchml.names import check_name
 from airflow_batchml.operators.base import AzureMLBaseOperator
 
 if TYPE_CHECKING:
@@ -47,7 +46,7 @@ class AzureMLCreateComputeOperator(AzureMLBaseOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         return self.hook.ensure_compute(
-            check_name("compute", self.compute_name, "compute_name"),
+            self.compute_name,
             size=self.size,
             min_instances=self.min_instances,
             max_instances=self.max_instances,
@@ -72,6 +71,6 @@ class AzureMLDeleteComputeOperator(AzureMLBaseOperator):
         from airflow_batchml.exceptions import AzureMLNotFoundError
 
         try:
-            self.hook.delete_compute(check_name("compute", self.compute_name, "compute_name"))
+            self.hook.delete_compute(self.compute_name)
         except AzureMLNotFoundError:
             self.log.info("Compute %s does not exist; nothing to delete", self.compute_name)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow_batchml.names import check_name
 from airflow_batchml.operators.base import AzureMLBaseOperator
 
 if TYPE_CHECKING:
@@ -92,7 +91,7 @@ class AzureMLToggleScheduleOperator(AzureMLBaseOperator):
         self.enabled = enabled
 
     def execute(self, context: Context) -> dict[str, Any]:
-        name = check_name("schedule", self.schedule_name, "schedule_name")
+        name = self.schedule_name
         return self.hook.enable_schedule(name) if self.enabled else self.hook.disable_schedule(name)
 
 

@@ -1,5 +1,8 @@
 """Bad arguments fail before any remote call, naming the field.
 
+The operators pass their arguments on; the hook holds the checks, so that a DAG calling the hook directly
+gets the same errors. These cases go through the operators, as users do.
+
 The connection points at a port where nothing listens: any call that did reach the network would fail
 with AzureMLRemoteError (connection refused), so getting AzureMLConfigurationError proves the check
 came first.
@@ -15,12 +18,14 @@ from airflow_batchml.exceptions import AzureMLConfigurationError
 from airflow_batchml.operators.batch_endpoint import (
     AzureMLCreateBatchDeploymentOperator,
     AzureMLCreateBatchEndpointOperator,
+    AzureMLDeleteBatchDeploymentOperator,
+    AzureMLDeleteBatchEndpointOperator,
     AzureMLSetDefaultDeploymentOperator,
 )
 from airflow_batchml.operators.batch_scoring import AzureMLInvokeBatchEndpointOperator
-from airflow_batchml.operators.compute import AzureMLCreateComputeOperator
+from airflow_batchml.operators.compute import AzureMLCreateComputeOperator, AzureMLDeleteComputeOperator
 from airflow_batchml.operators.pipelines import AzureMLRunPublishedPipelineOperator
-from airflow_batchml.operators.schedules import AzureMLCreateScheduleOperator
+from airflow_batchml.operators.schedules import AzureMLCreateScheduleOperator, AzureMLEnableScheduleOperator
 
 NOWHERE = "https://127.0.0.1:9/"
 
@@ -86,6 +91,13 @@ def invoke(**kwargs):
             "max_instances",
         ),
         (AzureMLCreateBatchEndpointOperator(task_id="e", endpoint_name="ab"), "endpoint_name"),
+        (AzureMLDeleteBatchEndpointOperator(task_id="e", endpoint_name="ab"), "endpoint_name"),
+        (
+            AzureMLDeleteBatchDeploymentOperator(task_id="d", endpoint_name="digits", deployment_name="-x"),
+            "deployment_name",
+        ),
+        (AzureMLDeleteComputeOperator(task_id="c", compute_name="x"), "compute_name"),
+        (AzureMLEnableScheduleOperator(task_id="s", schedule_name="no spaces"), "schedule_name"),
         (AzureMLCreateBatchEndpointOperator(task_id="e"), "endpoint_name"),
         (AzureMLCreateBatchEndpointOperator(task_id="e", endpoint_name="digits", tags={"team": 5}), "tags.team"),
         (
