@@ -10,11 +10,12 @@ This writes the records instead, the way Azurite itself would have:
 1. a real Azurite (blob service, disk persistence in ``location``) creates each container and takes a
    real upload of the folder's first blob, then stops (SIGTERM: it saves its LokiJS database);
 2. a Node.js script loads ``__azurite_db_blob__.json`` with the LokiJS library Azurite runs on, adds the
-   other blobs of each folder as copies of that first record (unique name, a fresh etag made as Azurite's
-   ``newEtag`` makes one (drawn again until unique), creation / last-modified times of now, the same committed content: the record
-   points at the same range of the same extent file, which Azurite's extent store allows, and its GC
-   keeps an extent while any blob refers to it) with LokiJS's own batch ``insert`` (which rebuilds the
-   binary indices once), and saves the database with LokiJS's own serializer;
+   other blobs of each folder as copies of that first record (unique name; a fresh etag made as
+   Azurite's ``newEtag`` makes one, drawn again until unique; creation and last-modified times of now;
+   the same committed content: the record points at the same range of the same extent file, and
+   Azurite's extent GC keeps an extent while any blob refers to it) with LokiJS's own batch ``insert``
+   (which rebuilds the binary indices once; ``checkAllIndexes`` then confirms them), and saves the
+   database with LokiJS's own serializer;
 3. the caller starts Azurite on ``location`` (without ``--inMemoryPersistence``), which loads that
    database as after any restart and serves listing, reads, overwrites and the queue as usual.
 
@@ -45,7 +46,8 @@ const db = new Loki(dbPath, { persistenceMethod: "fs", autosave: false });
 const etags = new Set();
 function newEtag() {  // Azurite's common/utils/utils.js newEtag(), redrawn until unique in this batch
   for (;;) {
-    const etag = '"0x' + (new Date().getTime() * Math.round(Math.random() * 30000 + 70000)).toString(16).toUpperCase() + '"';
+    const hex = (new Date().getTime() * Math.round(Math.random() * 30000 + 70000)).toString(16);
+    const etag = '"0x' + hex.toUpperCase() + '"';
     if (!etags.has(etag)) { etags.add(etag); return etag; }
   }
 }
