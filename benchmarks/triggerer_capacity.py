@@ -65,7 +65,7 @@ def submit_jobs(count: int, folder: Path) -> list[str]:
     from airflow.providers.microsoft.azure.hooks.wasb import WasbHook
 
     from airflow_batchml.hooks.azure_ml import AzureMLHook
-    from tests.integration.hooks.conftest import deploy_script, upload_inputs
+    from tests.support.workspace import deploy_script, upload_inputs
 
     hook = AzureMLHook(polling_interval=0.5)
     hook.ensure_compute("batch-cluster")

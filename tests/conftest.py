@@ -12,6 +12,15 @@ import tempfile
 
 from hypothesis import settings
 
+# Fixtures every suite may ask for; a directory's conftest still overrides one of the same name.
+pytest_plugins = [
+    "tests.support.stack",
+    "tests.support.workspace",
+    "tests.support.task_context",
+    "tests.support.foreign_host",
+    "tests.support.browser",
+]
+
 _HOME = tempfile.mkdtemp(prefix="airflow-batchml-tests-")
 os.environ.setdefault("AIRFLOW_HOME", _HOME)
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")

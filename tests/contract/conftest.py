@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.conftest import azurite, emulator  # noqa: F401  (shared fixtures)
-
 # operation id -> (pending, differences)
 LEDGER: dict[str, tuple[bool, list[str]]] = {}
 

@@ -22,7 +22,7 @@ from airflow_batchml_emulator.stack import AzuriteProcess
 from tests.e2e.airflow_cluster import PASSWORD, ROOT, USERNAME, AirflowCluster
 from tests.e2e.api import AirflowApi
 from tests.e2e.postgres import PostgresServer
-from tests.integration.conftest import TestEmulator
+from tests.support.stack import TestEmulator
 
 CONTAINER = "azureml-blobstore"
 HELD_DEPLOYMENT = Path(__file__).resolve().parent / "held_deployment" / "deployment.yml"

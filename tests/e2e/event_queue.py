@@ -4,7 +4,7 @@ that reaches it, and this directory's ``dags/`` as a second DAG bundle.
 The session cluster (``conftest.py``) serves blobs only and parses the example DAGs only; these tests
 reconfigure the components that read those settings (dag-processor, scheduler, triggerer) and restart
 them once, then put the settings back for later restarts. :class:`EventQueue` is the test's view of one
-queue: publishing as Event Grid would (``tests/event_grid.py``) and what the queue service reports.
+queue: publishing as Event Grid would (``tests/support/event_grid.py``) and what the queue service reports.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.e2e.airflow_cluster import ROOT, AirflowCluster
-from tests.event_grid import AzuriteQueueProcess, EventGridPublisher, encode
+from tests.support.event_grid import AzuriteQueueProcess, EventGridPublisher, encode
 
 WASB = "AIRFLOW_CONN_WASB_DEFAULT"
 BUNDLES = "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST"

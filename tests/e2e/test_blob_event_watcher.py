@@ -1,6 +1,6 @@
 """Event Grid blob events start DAG runs for real: ``EventGridBlobTrigger`` runs in the triggerer as an
 ``AssetWatcher``, reading the Storage queue that Event Grid would deliver to (Azurite's queue service; the
-events are written by the stand-in publisher of ``tests/event_grid.py``, since Azurite has no Event Grid).
+events are written by the stand-in publisher of ``tests/support/event_grid.py``, since Azurite has no Event Grid).
 
 - ``digits_on_blob_event``, the example DAG: each created image starts one run, which scores that image in
   one job named from the event's record; the same event delivered again starts a run that attaches to that
@@ -28,7 +28,7 @@ from tests.e2e.api import wait_for
 from tests.e2e.dags import blob_event_redelivery as redelivery
 from tests.e2e.dags.blob_event_redelivery import CONTAINER
 from tests.e2e.event_queue import EventQueue, with_event_queues
-from tests.event_grid import AzuriteQueueProcess
+from tests.support.event_grid import AzuriteQueueProcess
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 EXAMPLE_DAG = "digits_on_blob_event"

@@ -12,7 +12,7 @@ from urllib.parse import urlparse
 import pytest
 
 from tests.e2e.airflow_cluster import PASSWORD, USERNAME
-from tests.e2e.test_ui import ARTIFACTS, page  # noqa: F401  (the Chromium page fixture)
+from tests.support.browser import ARTIFACTS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 CONN_ID = "azure_ml_form"
@@ -25,7 +25,7 @@ PORTLESS_REFUSAL = "The host or port to test differs from the stored connection.
 TEST_ANSWER_MS = 90_000
 
 
-def test_the_test_button_passes_then_fails_on_a_wrong_token_showing_no_secret(page, airflow, api, stack):  # noqa: F811
+def test_the_test_button_passes_then_fails_on_a_wrong_token_showing_no_secret(page, airflow, api, stack):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     extra = stack.emulator.connection["extra"]
     wrong = f"wrong-{secrets.token_urlsafe(24)}"

@@ -6,43 +6,16 @@ from __future__ import annotations
 
 import re
 import time
-from pathlib import Path
 
 import pytest
 
-from tests.e2e.airflow_cluster import PASSWORD, ROOT, USERNAME
+from tests.e2e.airflow_cluster import PASSWORD, USERNAME
+from tests.support.browser import ARTIFACTS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(420)]
 DAG_ID = "digits_on_demand"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-ARTIFACTS = ROOT / "artifacts" / "e2e"
 RUN_TIMEOUT = 180
 RELOAD_EVERY = 20
-
-
-@pytest.fixture
-def page():
-    from playwright.sync_api import sync_playwright
-
-    assert CHROMIUM.exists(), "Chromium is installed by `make setup` (Debian package chromium)"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.set_default_timeout(30_000)
-            yield page
-        finally:
-            browser.close()
 
 
 def test_trigger_form_run_reaches_success(page, airflow, api, stack, digits_endpoint):

@@ -13,11 +13,10 @@ from tests.e2e.test_rest_api import (
     test_the_demo_dag_ran_through_the_api,
     test_trigger_with_conf_scores_into_the_given_folder,
 )
-from tests.e2e.test_ui import page, test_trigger_form_run_reaches_success
+from tests.e2e.test_ui import test_trigger_form_run_reaches_success
 
 pytestmark = [pytest.mark.celery, pytest.mark.timeout(600)]
 __all__ = [
-    "page",
     "test_the_demo_dag_ran_through_the_api",
     "test_trigger_form_run_reaches_success",
     "test_trigger_with_conf_scores_into_the_given_folder",

@@ -14,9 +14,6 @@ from collections.abc import Iterable
 
 import pytest
 
-from tests.integration.conftest import azurite, emulator, emulators, naming  # noqa: F401  (shared fixtures)
-from tests.integration.hooks.conftest import airflow_connections, hook, service, wasb  # noqa: F401
-from tests.integration.operators.conftest import context  # noqa: F401
 from tests.reliability.measure import FaultOutcome
 
 LEDGER: list[FaultOutcome] = []

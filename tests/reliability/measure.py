@@ -19,7 +19,7 @@ from collections import Counter
 from dataclasses import dataclass, replace
 from typing import Any
 
-from tests.integration.conftest import NAMING_MODES, naming_mode
+from tests.support.stack import NAMING_MODES, naming_mode
 
 DATASTORE_PATH = "azureml://datastores/workspaceblobstore/paths/"
 

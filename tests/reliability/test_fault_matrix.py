@@ -27,10 +27,10 @@ from airflow_batchml.exceptions import AzureMLJobError, AzureMLRemoteError
 from airflow_batchml.job_names import change_job_name
 from airflow_batchml.operators.batch_scoring import AzureMLInvokeBatchEndpointOperator
 from airflow_batchml.operators.compute import AzureMLCreateComputeOperator
-from tests.integration.conftest import both_namings
-from tests.integration.hooks.conftest import DATA, SLOW_SCRIPT, deploy_script, upload_inputs, wait_for_job
-from tests.integration.operators.conftest import RecordingStateStore, RecordingTaskInstance
 from tests.reliability.measure import Scenario
+from tests.support.stack import both_namings
+from tests.support.task_context import RecordingStateStore, RecordingTaskInstance
+from tests.support.workspace import DATA, SLOW_SCRIPT, deploy_script, upload_inputs, wait_for_job
 
 pytestmark = pytest.mark.integration
 
@@ -227,7 +227,7 @@ def test_scoring_reply_lost_once_is_not_resent_by_the_sdk(stack, service, scenar
 
 SUBMIT_THEN_WAIT = """
 import sys
-from tests.integration.operators.conftest import RecordingStateStore, RecordingTaskInstance
+from tests.support.task_context import RecordingStateStore, RecordingTaskInstance
 from airflow_batchml.operators.batch_scoring import AzureMLInvokeBatchEndpointOperator
 op = AzureMLInvokeBatchEndpointOperator(
     task_id="score", endpoint_name=sys.argv[1], inputs=sys.argv[2], deployment_name="rel-slow",

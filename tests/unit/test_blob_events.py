@@ -22,7 +22,7 @@ from airflow_batchml.blob_events import (
 )
 from airflow_batchml.changes import BlobEntry, describe
 from airflow_batchml.exceptions import AzureMLConfigurationError
-from tests.event_grid import blob_event, encode
+from tests.support.event_grid import blob_event, encode
 
 WHEN = "2017-06-26T18:41:00.9584103Z"
 

@@ -21,8 +21,8 @@ import pytest
 from azure.storage.blob.aio import BlobServiceClient
 
 from airflow_batchml.triggers.blob_changes import WasbBlobChangeTrigger, close_hook
-from tests.integration.blob_changes.conftest import MemoryAssetStore, next_event, set_connection, upload
-from tests.integration.blob_changes.test_trigger import until
+from tests.support.blob_changes import MemoryAssetStore, next_event, set_connection, upload
+from tests.support.blob_triggers import until
 
 pytestmark = pytest.mark.integration
 
@@ -194,7 +194,7 @@ async def test_sensor_on_the_datastore_pokes_then_defers_and_resumes(landing, wo
     from airflow.sdk.exceptions import TaskDeferred
 
     from airflow_batchml.sensors.blob_changes import WasbBlobChangeSensor
-    from tests.unit.sensors.test_blob_changes import FakeTI
+    from tests.support.task_context import FakeTI
 
     tag = uuid.uuid4().hex[:8]
     task = WasbBlobChangeSensor(

@@ -13,16 +13,9 @@ import pytest
 
 from airflow_batchml.operators.batch_scoring import AzureMLInvokeBatchEndpointOperator
 from airflow_batchml.triggers.blob_changes import WasbBlobChangeTrigger
-from tests.integration.blob_changes.conftest import next_event
-from tests.integration.hooks.conftest import (  # noqa: F401  (shared fixtures)
-    DATA,
-    airflow_connections,
-    hook,
-    service,
-    wait_for_job,
-    wasb,
-)
-from tests.integration.operators.conftest import RecordingTaskInstance
+from tests.support.blob_changes import next_event
+from tests.support.task_context import RecordingTaskInstance
+from tests.support.workspace import DATA, wait_for_job
 
 pytestmark = pytest.mark.integration
 
@@ -32,7 +25,7 @@ AWKWARD_NAMES = ("a%41.txt", "aA.txt", "100%.txt", "hash#1.txt", "what?.txt", "a
 
 
 @pytest.fixture(scope="module")
-def workspace_container(airflow_connections) -> str:  # noqa: F811
+def workspace_container(airflow_connections) -> str:
     """The workspace datastore's container, behind an endpoint whose deployment labels each file it scores."""
     from airflow_batchml.hooks.azure_ml import AzureMLHook
 
@@ -58,7 +51,7 @@ def change_records(container: str, folder: str, datastore: str | None) -> list[d
 
 
 @pytest.mark.parametrize("datastore", ["workspaceblobstore", None], ids=["datastore-uri", "blob-url"])
-def test_each_record_scores_exactly_its_blob(workspace_container, wasb, hook, datastore):  # noqa: F811
+def test_each_record_scores_exactly_its_blob(workspace_container, wasb, hook, datastore):
     """Each record is one mapped task's input (a model deployment takes one input), as in the blob-change
     DAG; the file its job scored has the record's name and its blob's size."""
     folder = f"awkward-{datastore or 'url'}"

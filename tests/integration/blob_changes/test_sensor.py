@@ -11,8 +11,8 @@ from airflow.sdk.exceptions import TaskDeferred
 
 from airflow_batchml.batch_job import BatchInput
 from airflow_batchml.sensors.blob_changes import STATE_XCOM_KEY, WasbBlobChangeSensor
-from tests.integration.blob_changes.conftest import next_event, upload
-from tests.unit.sensors.test_blob_changes import FakeTI
+from tests.support.blob_changes import next_event, upload
+from tests.support.task_context import FakeTI
 
 pytestmark = pytest.mark.integration
 

@@ -16,13 +16,14 @@ from azure.storage.blob.aio import BlobServiceClient, ContainerClient
 from airflow_batchml.exceptions import AzureMLConfigurationError
 from airflow_batchml.job_names import change_job_name
 from airflow_batchml.triggers.blob_changes import WasbBlobChangeTrigger, close_hook
-from tests.integration.blob_changes.conftest import (
+from tests.support.blob_changes import (
     MemoryAssetStore,
     next_event,
     sas_only_connection_string,
     set_connection,
     upload,
 )
+from tests.support.blob_triggers import until
 
 pytestmark = pytest.mark.integration
 
@@ -43,14 +44,6 @@ async def baseline(trigger: WasbBlobChangeTrigger, store: MemoryAssetStore) -> d
         await close_hook(hook)
     await store.aset(trigger.state_key, changes.state)
     return changes.state
-
-
-async def until(condition, timeout: float = 30.0) -> None:
-    async def wait() -> None:
-        while not condition():
-            await asyncio.sleep(0.01)
-
-    await asyncio.wait_for(wait(), timeout)
 
 
 async def first_event(trigger: WasbBlobChangeTrigger) -> dict:

@@ -13,9 +13,8 @@ import pytest
 from azure.storage.blob.aio import BlobServiceClient
 from azure.storage.queue.aio import QueueClient
 
-from tests.event_grid import AzuriteQueueProcess, EventGridPublisher
-
-CONN_ID = "blob_events_wasb"
+from tests.support.blob_triggers import CONN_ID
+from tests.support.event_grid import AzuriteQueueProcess, EventGridPublisher
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ import asyncio
 
 from airflow.triggers.shared_stream import SharedStreamManager
 
-from tests.integration.blob_events.test_trigger import TIMEOUT, land, queued, trigger
+from tests.support.blob_triggers import TIMEOUT, land, queued, trigger
 
 TRIGGER_ID = 1
 UNCONFIRMED = 1.0  # 20 polls: a trigger that deletes once resumed would have deleted by then

@@ -10,8 +10,8 @@ from airflow.sdk.exceptions import TaskDeferred
 
 from airflow_batchml.batch_job import BatchInput
 from airflow_batchml.sensors.blob_events import DELETED_XCOM_KEY, EventGridBlobSensor
-from tests.integration.blob_events.test_trigger import land, queued, take
-from tests.unit.sensors.test_blob_changes import FakeTI
+from tests.support.blob_triggers import land, queued, take
+from tests.support.task_context import FakeTI
 
 pytestmark = pytest.mark.integration
 

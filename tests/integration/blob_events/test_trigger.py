@@ -13,35 +13,14 @@ from azure.storage.queue.aio import QueueClient
 
 from airflow_batchml.job_names import change_job_name
 from airflow_batchml.triggers.blob_events import EventGridBlobTrigger
-from tests.event_grid import EventGridPublisher, encode
-from tests.integration.blob_events.conftest import CONN_ID
-
-TIMEOUT = 30.0
-
-
-def trigger(queue: QueueClient, container: Any, **kwargs: Any) -> EventGridBlobTrigger:
-    options = {"wasb_conn_id": CONN_ID, "poll_interval": 0.05, "visibility_timeout": 30, "event_per_blob": True}
-    return EventGridBlobTrigger(queue.queue_name, container.container_name, **{**options, **kwargs})
-
-
-async def take(generator: Any, count: int) -> list[dict[str, Any]]:
-    """The next ``count`` events of a running trigger, within a bounded time."""
-    events = []
-    async with asyncio.timeout(TIMEOUT):
-        while len(events) < count:
-            events.append((await anext(generator)).payload)
-    return events
+from tests.support.blob_triggers import CONN_ID, TIMEOUT, land, queued, take, trigger
+from tests.support.event_grid import EventGridPublisher, encode
 
 
 def logged(capfd: pytest.CaptureFixture[str]) -> str:
     """What the trigger logged (Airflow's structured logger writes to the process output, not to caplog)."""
     out, err = capfd.readouterr()
     return out + err
-
-
-async def queued(queue: QueueClient) -> int:
-    """Messages in the queue, visible or not (a received, undeleted message still counts)."""
-    return (await queue.get_queue_properties()).approximate_message_count
 
 
 async def wait_until_queue_holds(queue: QueueClient, count: int, generator: Any) -> None:
@@ -54,13 +33,6 @@ async def wait_until_queue_holds(queue: QueueClient, count: int, generator: Any)
     finally:
         runner.cancel()
         await asyncio.gather(runner, return_exceptions=True)
-
-
-async def land(container: Any, publisher: EventGridPublisher, name: str, data: bytes = b"1,2,3\n") -> Any:
-    blob = container.get_blob_client(name)
-    await blob.upload_blob(data, overwrite=True)
-    await publisher.created(blob)
-    return await blob.get_blob_properties()
 
 
 async def test_one_record_per_created_blob_as_the_listing_trigger_builds_it(wasb_conn, container, queue, publisher):

@@ -18,24 +18,28 @@ import asyncio
 import importlib.util
 import json
 import re
-import subprocess
-import sys
 
 import pytest
 
-from tests.integration.hooks.conftest import airflow_connections  # noqa: F401  (shared fixture)
-from tests.local_airflow import DAGS, airflow_env, migrated_and_seeded
+from tests.support.local_airflow import (
+    DAGS,
+    DATASTORE,
+    airflow_env,
+    copy_images,
+    dags_test,
+    emulator_jobs,
+    jobs_requested_as,
+    migrated_and_seeded,
+)
 
 pytestmark = pytest.mark.integration
 
-DATASTORE = "azureml://datastores/workspaceblobstore/paths"
 SLOT = "20260101T001500"
 SMALL_FOLDER = f"digits/by-interval/{SLOT}"
-FINISHED = re.compile(r"DagRun Finished: dag_id=(\S+),.* state=(\w+)")
 
 
 @pytest.fixture(scope="module")
-def stack(airflow_connections, tmp_path_factory):  # noqa: F811
+def stack(airflow_connections, tmp_path_factory):
     """Seed the digits data and migrate one AIRFLOW_HOME (in parallel); yields the ``dags test`` env."""
     with migrated_and_seeded(airflow_env(tmp_path_factory.mktemp("airflow-home"))) as env:
         yield env
@@ -61,37 +65,6 @@ def hook(stack):
     from airflow_batchml.hooks.azure_ml import AzureMLHook
 
     return AzureMLHook(polling_interval=0.5)
-
-
-def dags_test(env: dict[str, str], dag_id: str, *args: str, conf: dict | None = None) -> str:
-    """``airflow dags test``; asserts the run succeeded and returns its log."""
-    command = [sys.executable, "-m", "airflow", "dags", "test", dag_id, *args]
-    if conf is not None:
-        command += ["-c", json.dumps(conf)]
-    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=280, check=False)
-    output = result.stdout + result.stderr
-    finished = FINISHED.findall(output)
-    assert result.returncode == 0 and finished == [(dag_id, "success")], output[-6000:]
-    return output
-
-
-def copy_images(storage, folder: str, count: int, first: int = 0) -> list[str]:
-    """Copy seeded test images into ``folder``; returns their file names."""
-    names = [f"digit-{index:04d}.png" for index in range(first, first + count)]
-    for name in names:
-        data = storage.get_blob_client(f"digits/images/{name}").download_blob().readall()
-        storage.get_blob_client(f"{folder}/{name}").upload_blob(data, overwrite=True)
-    return names
-
-
-def emulator_jobs(emulator) -> dict[str, dict]:
-    """The emulator's own job records (status, spec, progress) by the service's job name."""
-    return {job["name"]: job for job in emulator.request("GET", "/_emulator/jobs").json()["value"]}
-
-
-def jobs_requested_as(emulator, requested: str) -> list[dict]:
-    """The emulator's job records whose request named ``requested`` (Azure ML keeps it as the display name)."""
-    return [job for job in emulator_jobs(emulator).values() if job["request"].get("name") == requested]
 
 
 def test_digits_batch_scoring(stack):

@@ -20,10 +20,8 @@ from pathlib import Path
 import pytest
 
 from airflow_batchml.exceptions import AzureMLNotFoundError
-from tests.integration.dags.test_example_dags import DATASTORE, copy_images, dags_test
-from tests.integration.hooks.conftest import airflow_connections  # noqa: F401  (shared fixture)
-from tests.integration.operators.conftest import RecordingTaskInstance
-from tests.local_airflow import DAGS, airflow_env, migrated_and_seeded
+from tests.support.local_airflow import DAGS, DATASTORE, airflow_env, copy_images, dags_test, migrated_and_seeded
+from tests.support.task_context import RecordingTaskInstance
 
 pytestmark = pytest.mark.integration
 
@@ -38,7 +36,7 @@ def events_file(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def stack(airflow_connections, tmp_path_factory, events_file):  # noqa: F811
+def stack(airflow_connections, tmp_path_factory, events_file):
     transport = {"type": "file", "log_file_path": str(events_file), "append": True}
     env = airflow_env(
         tmp_path_factory.mktemp("airflow-home"),

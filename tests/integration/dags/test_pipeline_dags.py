@@ -17,9 +17,15 @@ import re
 
 import pytest
 
-from tests.integration.dags.test_example_dags import DATASTORE, copy_images, dags_test, jobs_requested_as
-from tests.integration.hooks.conftest import airflow_connections  # noqa: F401  (shared fixture)
-from tests.local_airflow import DAGS, airflow_env, migrated_and_seeded
+from tests.support.local_airflow import (
+    DAGS,
+    DATASTORE,
+    airflow_env,
+    copy_images,
+    dags_test,
+    jobs_requested_as,
+    migrated_and_seeded,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -27,7 +33,7 @@ SLOT = "20260101T003000"
 
 
 @pytest.fixture(scope="module")
-def stack(airflow_connections, tmp_path_factory):  # noqa: F811
+def stack(airflow_connections, tmp_path_factory):
     with migrated_and_seeded(airflow_env(tmp_path_factory.mktemp("airflow-home"))) as env:
         yield env
 

@@ -15,10 +15,9 @@ import sys
 import pytest
 
 from airflow_batchml.hooks.azure_ml import AzureMLHook
-from tests.integration.hooks.conftest import airflow_connections, upload_inputs  # noqa: F401  (shared fixture)
-from tests.integration.hooks.test_azure_ml_hook import container, deployed  # noqa: F401  (fixtures)
-from tests.integration.hooks.test_published_pipelines import v1
-from tests.local_airflow import airflow_env
+from tests.support.local_airflow import airflow_env
+from tests.support.published_pipelines import v1
+from tests.support.workspace import upload_inputs
 
 pytestmark = pytest.mark.integration
 
@@ -27,7 +26,7 @@ FINISHED = re.compile(r"DagRun Finished: dag_id=(\S+),.* state=(\w+)")
 
 
 @pytest.fixture(scope="module")
-def env(airflow_connections, tmp_path_factory):  # noqa: F811
+def env(airflow_connections, tmp_path_factory):
     env = airflow_env(tmp_path_factory.mktemp("airflow-home"))
     migrated = subprocess.run(
         [sys.executable, "-m", "airflow", "db", "migrate"], env=env, capture_output=True, text=True, timeout=240
@@ -37,7 +36,7 @@ def env(airflow_connections, tmp_path_factory):  # noqa: F811
 
 
 @pytest.fixture(scope="module")
-def v1_workspace(airflow_connections, emulator):  # noqa: F811
+def v1_workspace(airflow_connections, emulator):
     """Two published pipelines on an endpoint, and a recurrence and a datastore schedule on the first."""
     AzureMLHook().create_or_update_batch_endpoint(ENDPOINT)
     pipelines = [
@@ -89,7 +88,7 @@ def test_v1_housekeeping_lists_then_disables_the_named_ids(env, v1_workspace):
     assert f"schedule_ids {v1_workspace['schedules'][0]}: was already disabled" in again
 
 
-def test_published_pipeline_runs_a_pipeline_named_by_id(env, deployed, container, emulator):  # noqa: F811
+def test_published_pipeline_runs_a_pipeline_named_by_id(env, digits_deployments, container, emulator):
     from airflow.providers.microsoft.azure.hooks.wasb import WasbHook
 
     folder = upload_inputs(WasbHook(wasb_conn_id="wasb_default"), container, "v1-dag/in", 2)

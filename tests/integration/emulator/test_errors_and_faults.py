@@ -7,7 +7,7 @@ import uuid
 import pytest
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
-from tests.integration.emulator.conftest import ENDPOINT, upload_inputs, wait_for_status
+from tests.support.emulator_api import ENDPOINT, upload_inputs, wait_for_status
 
 pytestmark = pytest.mark.integration
 

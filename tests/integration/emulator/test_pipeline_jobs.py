@@ -13,9 +13,8 @@ import pytest
 from azure.core.exceptions import HttpResponseError
 from azure.storage.blob import BlobServiceClient
 
-from airflow_batchml.hooks.credentials import StaticTokenCredential
 from airflow_batchml_emulator.handlers.job_specs import PIPELINE_RESTART_NOTE
-from tests.integration.emulator.conftest import COMPUTE, CONTAINER, DATA, upload_inputs, wait_for_status
+from tests.support.emulator_api import COMPUTE, CONTAINER, DATA, upload_inputs, wait_for_status
 
 pytestmark = pytest.mark.integration
 
@@ -26,36 +25,6 @@ FAILING = "prepare-score-and-break"
 CONTINUING = "prepare-score-and-go-on"
 TERMINAL = {"Completed", "Failed", "Canceled"}
 FILES = {"a.txt": "1\n2\n", "b.txt": "3\n", "c.txt": "4\n5\n6\n"}
-
-
-@pytest.fixture(scope="module")
-def sdk_client(emulator):
-    """An MLClient whose own blob uploads (component code) reach Azurite through the storage proxy."""
-    from azure.ai.ml import MLClient
-
-    extra = emulator.connection["extra"]
-    url = emulator.url + "/"
-    with pytest.MonkeyPatch.context() as patch:
-        for key, value in emulator.storage_env().items():
-            patch.setenv(key, value)
-        yield MLClient(
-            credential=StaticTokenCredential(extra["token"]),
-            subscription_id=extra["subscription_id"],
-            resource_group_name=extra["resource_group"],
-            workspace_name=extra["workspace_name"],
-            cloud=f"AzureMLEmulatorPipelines{emulator.port}",
-            cloud_metadata={
-                "azure_portal": url,
-                "resource_manager": url,
-                "active_directory": url,
-                "aml_resource_id": url,
-                "storage_endpoint": extra["storage_endpoint"],
-                "registry_discovery_endpoint": url,
-            },
-            connection_verify=extra["ca_bundle"],
-            show_progress=False,
-            polling_interval=0.5,
-        )
 
 
 @pytest.fixture(scope="module")

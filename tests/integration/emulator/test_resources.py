@@ -7,7 +7,7 @@ import uuid
 import pytest
 from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
 
-from tests.integration.emulator.conftest import COMPUTE, ENDPOINT, create_deployment, load_deployment
+from tests.support.emulator_api import COMPUTE, ENDPOINT, create_deployment, load_deployment
 
 pytestmark = pytest.mark.integration
 

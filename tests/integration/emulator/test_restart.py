@@ -11,7 +11,7 @@ import uuid
 import pytest
 
 from airflow_batchml_emulator.handlers.job_specs import RESTART_NOTE
-from tests.integration.emulator.conftest import (
+from tests.support.emulator_api import (
     DATA,
     ENDPOINT,
     create_deployment,

@@ -12,7 +12,7 @@ import uuid
 import pytest
 from azure.storage.blob import BlobServiceClient
 
-from tests.integration.emulator.conftest import CONTAINER, ENDPOINT, upload_inputs, wait_for_status
+from tests.support.emulator_api import CONTAINER, ENDPOINT, upload_inputs, wait_for_status
 
 pytestmark = pytest.mark.integration
 

@@ -6,8 +6,7 @@ from __future__ import annotations
 import pytest
 from azure.storage.blob import BlobServiceClient
 
-from tests.integration.emulator.conftest import COMPUTE, CONTAINER, DATA, upload_inputs, wait_for_status
-from tests.integration.emulator.test_pipeline_jobs import sdk_client  # noqa: F401  (shared fixture)
+from tests.support.emulator_api import COMPUTE, CONTAINER, DATA, upload_inputs, wait_for_status
 
 pytestmark = pytest.mark.integration
 
@@ -26,7 +25,7 @@ def v1(emulator) -> str:
 
 
 @pytest.fixture(scope="module")
-def published(sdk_client, emulator, azurite) -> dict:  # noqa: F811
+def published(sdk_client, emulator, azurite) -> dict:
     """The prepare-and-score deployment from its YAML, and a v1 pipeline published on it."""
     from azure.ai.ml.entities import AmlCompute, BatchEndpoint
     from azure.ai.ml.entities._load_functions import load_pipeline_component_batch_deployment

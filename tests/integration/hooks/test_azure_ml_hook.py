@@ -13,45 +13,23 @@ import io
 import pytest
 
 from airflow_batchml.exceptions import AzureMLConfigurationError, AzureMLNotFoundError
-from tests.integration.hooks.conftest import DATA, upload_inputs, wait_for_job
+from tests.support.workspace import DATA, DIGITS_ENDPOINT, upload_inputs, wait_for_job
 
 pytestmark = pytest.mark.integration
-
-ENDPOINT = "digits-batch"
-
-
-@pytest.fixture(scope="module")
-def container(airflow_connections):
-    from airflow_batchml.hooks.azure_ml import AzureMLHook
-
-    return AzureMLHook().get_client().datastores.get("workspaceblobstore").container_name
-
-
-@pytest.fixture(scope="module")
-def deployed(airflow_connections):
-    """Compute, endpoint and both deployments, created once for the module."""
-    from airflow_batchml.hooks.azure_ml import AzureMLHook
-
-    hook = AzureMLHook(polling_interval=0.5)
-    compute = hook.ensure_compute("batch-cluster", max_instances=2)
-    endpoint = hook.create_or_update_batch_endpoint(yaml_path=str(DATA / "endpoint.yml"))
-    logreg = hook.create_or_update_batch_deployment(str(DATA / "deployment.yml"), set_default=True)
-    forest = hook.create_or_update_batch_deployment(str(DATA / "deployment-flat.yml"))
-    return {"compute": compute, "endpoint": endpoint, "logreg": logreg, "forest": forest}
 
 
 def jobs_on_emulator(emulator) -> list[dict]:
     return emulator.request("GET", "/_emulator/jobs").json()["value"]
 
 
-def test_resources_are_created_from_both_yaml_forms(hook, deployed):
-    assert deployed["compute"]["name"] == "batch-cluster"
-    assert deployed["endpoint"]["name"] == ENDPOINT
-    assert sorted(hook.list_batch_deployments(ENDPOINT)) == ["digits-forest", "digits-logreg"]
-    assert hook.get_batch_endpoint(ENDPOINT)["default_deployment"] == "digits-logreg"
+def test_resources_are_created_from_both_yaml_forms(hook, digits_deployments):
+    assert digits_deployments["compute"]["name"] == "batch-cluster"
+    assert digits_deployments["endpoint"]["name"] == DIGITS_ENDPOINT
+    assert sorted(hook.list_batch_deployments(DIGITS_ENDPOINT)) == ["digits-forest", "digits-logreg"]
+    assert hook.get_batch_endpoint(DIGITS_ENDPOINT)["default_deployment"] == "digits-logreg"
 
 
-def test_creates_are_idempotent(hook, deployed):
+def test_creates_are_idempotent(hook, digits_deployments):
     again = hook.create_or_update_batch_deployment(str(DATA / "deployment.yml"))
     assert again["name"] == "digits-logreg"
     assert hook.ensure_compute("batch-cluster", max_instances=2)["name"] == "batch-cluster"
@@ -61,11 +39,11 @@ def test_creates_are_idempotent(hook, deployed):
     )
 
 
-def test_invoke_with_overrides_scores_every_file(hook, wasb, deployed, container, emulator):
+def test_invoke_with_overrides_scores_every_file(hook, wasb, digits_deployments, container, emulator):
     folder = upload_inputs(wasb, container, "inputs/hook-run", 7)
     output = "azureml://datastores/workspaceblobstore/paths/outputs/hook-run/"
     submitted = hook.invoke_batch_endpoint(
-        ENDPOINT,
+        DIGITS_ENDPOINT,
         {"images": folder},
         output_path=output,
         overrides={"mini_batch_size": 3, "instance_count": 1, "output_file_name": "scores.csv", "max_retries": 1},
@@ -81,23 +59,25 @@ def test_invoke_with_overrides_scores_every_file(hook, wasb, deployed, container
     assert job["spec"]["output_file_name"] == "scores.csv"
 
 
-def test_second_submission_of_the_same_name_attaches(hook, wasb, deployed, container, emulator):
+def test_second_submission_of_the_same_name_attaches(hook, wasb, digits_deployments, container, emulator):
     folder = upload_inputs(wasb, container, "inputs/attach", 1)
-    first = hook.invoke_batch_endpoint(ENDPOINT, {"images": folder}, job_name="attach-1")
+    first = hook.invoke_batch_endpoint(DIGITS_ENDPOINT, {"images": folder}, job_name="attach-1")
     before = len(jobs_on_emulator(emulator))
-    second = hook.invoke_batch_endpoint(ENDPOINT, {"images": folder}, job_name="attach-1")
+    second = hook.invoke_batch_endpoint(DIGITS_ENDPOINT, {"images": folder}, job_name="attach-1")
     assert (first["attached"], second["attached"]) == (False, True)
     assert second["job_name"] == first["job_name"] and second["output_uri"] == first["output_uri"]
     assert len(jobs_on_emulator(emulator)) == before
     wait_for_job(hook, first["job_name"])
 
 
-def test_named_deployment_is_used_and_not_leaked(hook, wasb, deployed, container, emulator):
+def test_named_deployment_is_used_and_not_leaked(hook, wasb, digits_deployments, container, emulator):
     folder = upload_inputs(wasb, container, "inputs/named", 2)
     named = hook.invoke_batch_endpoint(
-        ENDPOINT, {"images": folder}, deployment_name="digits-forest", job_name="named-1"
+        DIGITS_ENDPOINT, {"images": folder}, deployment_name="digits-forest", job_name="named-1"
     )["job_name"]
-    default = hook.invoke_batch_endpoint(ENDPOINT, {"images": folder}, job_name="default-after-named")["job_name"]
+    default = hook.invoke_batch_endpoint(DIGITS_ENDPOINT, {"images": folder}, job_name="default-after-named")[
+        "job_name"
+    ]
     by_name = {j["name"]: j for j in jobs_on_emulator(emulator)}
     assert by_name[named]["deployment"] == "digits-forest"
     assert by_name[default]["deployment"] == "digits-logreg"
@@ -105,25 +85,25 @@ def test_named_deployment_is_used_and_not_leaked(hook, wasb, deployed, container
         assert wait_for_job(hook, name)["status"] == "Completed"
 
 
-def test_unknown_deployment_is_a_clear_error_before_submission(hook, deployed, emulator):
+def test_unknown_deployment_is_a_clear_error_before_submission(hook, digits_deployments, emulator):
     before = len(jobs_on_emulator(emulator))
     with pytest.raises(AzureMLConfigurationError, match="'nope-dep' is not a deployment of digits-batch"):
         hook.invoke_batch_endpoint(
-            ENDPOINT, {"x": "azureml://datastores/workspaceblobstore/paths/x/"}, deployment_name="nope-dep"
+            DIGITS_ENDPOINT, {"x": "azureml://datastores/workspaceblobstore/paths/x/"}, deployment_name="nope-dep"
         )
     assert len(jobs_on_emulator(emulator)) == before
 
 
-def test_cancel_a_running_job(hook, wasb, deployed, container):
+def test_cancel_a_running_job(hook, wasb, digits_deployments, container):
     folder = upload_inputs(wasb, container, "inputs/cancel", 40)
     job = hook.invoke_batch_endpoint(
-        ENDPOINT, {"images": folder}, job_name="cancel-1", overrides={"mini_batch_size": 1}
+        DIGITS_ENDPOINT, {"images": folder}, job_name="cancel-1", overrides={"mini_batch_size": 1}
     )["job_name"]
     hook.cancel_job(job)
     assert wait_for_job(hook, job)["status"] in ("Canceled", "Completed")
 
 
-def test_schedules_create_list_disable(hook, deployed):
+def test_schedules_create_list_disable(hook, digits_deployments):
     created = hook.create_or_update_schedule(
         name="every-15-minutes", create_job="azureml:hook-run-1", frequency="minute", interval=15
     )
@@ -135,12 +115,12 @@ def test_schedules_create_list_disable(hook, deployed):
     assert hook.enable_schedule("every-15-minutes")["is_enabled"] is True
 
 
-def test_published_pipeline_run(hook, wasb, deployed, container, emulator):
+def test_published_pipeline_run(hook, wasb, digits_deployments, container, emulator):
     upload_inputs(wasb, container, "inputs/pipeline", 2)
     published = emulator.request(
         "POST",
         "/_emulator/pipelines",
-        json={"endpoint": ENDPOINT, "data_path_parameter": "input_data", "parameters": {"threshold": 0.1}},
+        json={"endpoint": DIGITS_ENDPOINT, "data_path_parameter": "input_data", "parameters": {"threshold": 0.1}},
     ).json()
     run = hook.run_published_pipeline(
         published["Endpoint"],
@@ -152,18 +132,20 @@ def test_published_pipeline_run(hook, wasb, deployed, container, emulator):
     assert wait_for_job(hook, run["run_id"])["status"] == "Completed"
 
 
-def test_failed_job_reports_its_error(hook, deployed, emulator):
+def test_failed_job_reports_its_error(hook, digits_deployments, emulator):
     submitted = hook.invoke_batch_endpoint(
-        ENDPOINT, {"x": "azureml://datastores/workspaceblobstore/paths/inputs/does-not-exist/"}, job_name="fails-1"
+        DIGITS_ENDPOINT,
+        {"x": "azureml://datastores/workspaceblobstore/paths/inputs/does-not-exist/"},
+        job_name="fails-1",
     )
     job = wait_for_job(hook, submitted["job_name"])
     assert job["status"] == "Failed"
     assert job["error"]
 
 
-def test_deletes(hook, deployed):
-    hook.delete_batch_deployment(ENDPOINT, "digits-forest")
-    assert hook.list_batch_deployments(ENDPOINT) == ["digits-logreg"]
+def test_deletes(hook, digits_deployments):
+    hook.delete_batch_deployment(DIGITS_ENDPOINT, "digits-forest")
+    assert hook.list_batch_deployments(DIGITS_ENDPOINT) == ["digits-logreg"]
     with pytest.raises(AzureMLNotFoundError):
         hook.get_batch_endpoint("no-such-endpoint")
 
@@ -175,17 +157,17 @@ def test_datastore_reads_decode_the_uri_path_once(hook, wasb, container):
     assert hook.read_datastore_file(uri) == b"percent"
 
 
-def test_a_model_deployment_takes_exactly_one_input(hook, deployed, emulator):
+def test_a_model_deployment_takes_exactly_one_input(hook, digits_deployments, emulator):
     before = len(jobs_on_emulator(emulator))
     folder = "azureml://datastores/workspaceblobstore/paths/inputs"
     with pytest.raises(AzureMLConfigurationError, match=r"inputs: digits-logreg is a model deployment, which takes"):
-        hook.invoke_batch_endpoint(ENDPOINT, {"a": f"{folder}/a/", "b": f"{folder}/b/"}, job_name="two-inputs")
+        hook.invoke_batch_endpoint(DIGITS_ENDPOINT, {"a": f"{folder}/a/", "b": f"{folder}/b/"}, job_name="two-inputs")
     assert len(jobs_on_emulator(emulator)) == before
 
 
-def test_a_data_asset_of_another_workspace_is_refused_before_submission(hook, deployed, emulator):
+def test_a_data_asset_of_another_workspace_is_refused_before_submission(hook, digits_deployments, emulator):
     before = len(jobs_on_emulator(emulator))
     other = "azureml://locations/eastus/workspaces/00000000-0000-0000-0000-000000000000/data/digits/versions/1"
     with pytest.raises(AzureMLConfigurationError, match="names a data asset of another workspace"):
-        hook.invoke_batch_endpoint(ENDPOINT, {"images": other}, job_name="other-workspace")
+        hook.invoke_batch_endpoint(DIGITS_ENDPOINT, {"images": other}, job_name="other-workspace")
     assert len(jobs_on_emulator(emulator)) == before

@@ -22,7 +22,7 @@ import uuid
 import pytest
 import yaml
 
-from tests.integration.hooks.conftest import DATA, wait_for_job
+from tests.support.workspace import DATA, wait_for_job
 
 pytestmark = pytest.mark.integration
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from airflow_batchml.exceptions import AzureMLConfigurationError
-from tests.integration.hooks.conftest import DATA, wait_for_job
+from tests.support.workspace import DATA, wait_for_job
 
 pytestmark = pytest.mark.integration
 

@@ -8,23 +8,10 @@ import uuid
 import pytest
 
 from airflow_batchml.exceptions import AzureMLConfigurationError, AzureMLRemoteError
-from tests.integration.hooks.conftest import upload_inputs, wait_for_job
-from tests.integration.hooks.test_azure_ml_hook import ENDPOINT, container, deployed  # noqa: F401  (fixtures)
+from tests.support.published_pipelines import publish, v1
+from tests.support.workspace import upload_inputs, wait_for_job
 
 pytestmark = pytest.mark.integration
-
-
-def v1(emulator) -> str:
-    extra = emulator.connection["extra"]
-    return (
-        f"/pipelines/v1.0/subscriptions/{extra['subscription_id']}/resourceGroups/{extra['resource_group']}"
-        f"/providers/Microsoft.MachineLearningServices/workspaces/{extra['workspace_name']}"
-    )
-
-
-def publish(emulator, **fields) -> dict:
-    body = {"endpoint": ENDPOINT, "parameters": {"threshold": 0.5}, **fields}
-    return emulator.request("POST", "/_emulator/pipelines", json=body).json()
 
 
 def jobs_on_emulator(emulator) -> dict[str, dict]:
@@ -33,9 +20,9 @@ def jobs_on_emulator(emulator) -> dict[str, dict]:
 
 def test_published_pipeline_listed_resolved_run_by_id_then_disabled(
     hook,
-    deployed,  # noqa: F811
+    digits_deployments,
     wasb,
-    container,  # noqa: F811
+    container,
     emulator,
 ):
     inputs = upload_inputs(wasb, container, "v1-hook/in", 2)
@@ -72,7 +59,7 @@ def test_published_pipeline_listed_resolved_run_by_id_then_disabled(
 
 def test_an_unknown_parameter_is_refused_by_the_service(
     hook,
-    deployed,  # noqa: F811
+    digits_deployments,
     emulator,
 ):
     published = publish(emulator)
@@ -85,7 +72,7 @@ def test_an_unknown_parameter_is_refused_by_the_service(
         )
 
 
-def test_a_missing_pipeline_id_names_the_field(hook, deployed):  # noqa: F811
+def test_a_missing_pipeline_id_names_the_field(hook, digits_deployments):
     with pytest.raises(AzureMLConfigurationError, match="no published pipeline") as raised:
         hook.resolve_pipeline_rest_endpoint(published_pipeline_id=str(uuid.uuid4()))
     assert raised.value.field == "published_pipeline_id"
@@ -93,9 +80,9 @@ def test_a_missing_pipeline_id_names_the_field(hook, deployed):  # noqa: F811
 
 def test_pipeline_endpoint_resolved_by_name_and_version(
     hook,
-    deployed,  # noqa: F811
+    digits_deployments,
     wasb,
-    container,  # noqa: F811
+    container,
     emulator,
 ):
     inputs = upload_inputs(wasb, container, "v1-hook/endpoint", 2)
@@ -128,7 +115,7 @@ def test_pipeline_endpoint_resolved_by_name_and_version(
     assert raised.value.field == "pipeline_endpoint_name"
 
 
-def test_v1_schedules_listed_and_disabled_by_id(hook, deployed, emulator):  # noqa: F811
+def test_v1_schedules_listed_and_disabled_by_id(hook, digits_deployments, emulator):
     pipeline_id = publish(emulator)["Id"]
     submission = {"ExperimentName": "v1-scheduled"}
     every_15 = {

@@ -9,16 +9,15 @@ import requests
 
 from airflow_batchml.exceptions import AzureMLConfigurationError
 from airflow_batchml.hooks.azure_ml import AzureMLHook
-from tests.integration.foreign_host import foreign_host  # noqa: F401  (fixture)
 
 
-def test_the_foreign_host_would_be_trusted(foreign_host, emulator):  # noqa: F811
+def test_the_foreign_host_would_be_trusted(foreign_host, emulator):
     """The control: a client holding the connection's CA bundle reaches the foreign host and is recorded."""
     requests.get(foreign_host.url + "/probe", verify=emulator.ca_bundle, timeout=10)
     assert [path for _, path, _ in foreign_host.received] == ["/probe"]
 
 
-def test_published_pipeline_run_at_a_foreign_host_sends_nothing(hook, foreign_host, emulator):  # noqa: F811
+def test_published_pipeline_run_at_a_foreign_host_sends_nothing(hook, foreign_host, emulator):
     rest_endpoint = f"{foreign_host.url}/pipelines/v1.0/subscriptions/s/PipelineRuns/PipelineSubmit/p"
     with pytest.raises(AzureMLConfigurationError, match=r"rest_endpoint.*'localhost'") as raised:
         hook.run_published_pipeline(rest_endpoint, experiment_name="stolen")

@@ -10,9 +10,9 @@ from airflow_batchml.exceptions import AzureMLJobError
 from airflow_batchml.links import JOB_XCOM_KEY
 from airflow_batchml.operators.batch_scoring import AzureMLInvokeBatchEndpointOperator
 from airflow_batchml.triggers.job import AzureMLJobTrigger
-from tests.integration.conftest import both_namings
-from tests.integration.hooks.conftest import DATA, SLOW_SCRIPT, deploy_script, upload_inputs, wait_for_job
-from tests.integration.operators.conftest import RecordingStateStore, RecordingTaskInstance, run_trigger
+from tests.support.stack import both_namings
+from tests.support.task_context import RecordingStateStore, RecordingTaskInstance, run_trigger
+from tests.support.workspace import DATA, SLOW_SCRIPT, deploy_script, upload_inputs, wait_for_job
 
 pytestmark = pytest.mark.integration
 

@@ -23,19 +23,12 @@ from airflow_batchml.operators.schedules import (
     AzureMLListSchedulesOperator,
 )
 from airflow_batchml.sensors.job import AzureMLJobSensor
-from tests.integration.hooks.conftest import DATA, upload_inputs
-from tests.integration.operators.conftest import run_trigger
+from tests.support.task_context import run_trigger
+from tests.support.workspace import DATA, upload_inputs
 
 pytestmark = pytest.mark.integration
 
 ENDPOINT = "life-batch"
-
-
-@pytest.fixture(scope="module")
-def container(airflow_connections):
-    from airflow_batchml.hooks.azure_ml import AzureMLHook
-
-    return AzureMLHook().get_client().datastores.get("workspaceblobstore").container_name
 
 
 def test_create_test_promote_delete(airflow_connections, wasb, container, context, hook):
@@ -77,17 +70,6 @@ def test_create_test_promote_delete(airflow_connections, wasb, container, contex
     AzureMLDeleteBatchEndpointOperator(task_id="delete_endpoint", endpoint_name=ENDPOINT).execute(context)
     AzureMLDeleteBatchEndpointOperator(task_id="delete_endpoint", endpoint_name=ENDPOINT).execute(context)
     AzureMLDeleteComputeOperator(task_id="delete_compute", compute_name="life-cluster").execute(context)
-
-
-@pytest.fixture(scope="module")
-def scoring_endpoint(airflow_connections):
-    from airflow_batchml.hooks.azure_ml import AzureMLHook
-
-    hook = AzureMLHook(polling_interval=0.5)
-    hook.ensure_compute("batch-cluster")
-    hook.create_or_update_batch_endpoint("sensor-batch")
-    hook.create_or_update_batch_deployment(str(DATA / "deployment.yml"), endpoint_name="sensor-batch", set_default=True)
-    return "sensor-batch"
 
 
 def test_job_sensor_poke_and_deferred(scoring_endpoint, wasb, container, hook, context):

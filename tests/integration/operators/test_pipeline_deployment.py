@@ -21,9 +21,9 @@ from airflow_batchml.exceptions import AzureMLConfigurationError
 from airflow_batchml.hooks.batch_invoke import keyed_output_uri
 from airflow_batchml.operators.batch_scoring import AzureMLInvokeBatchEndpointOperator
 from airflow_batchml_emulator.stack import dags_test_env
-from tests.integration.conftest import ROOT
-from tests.integration.hooks.conftest import DATA
-from tests.integration.operators.conftest import RecordingTaskInstance
+from tests.support.stack import ROOT
+from tests.support.task_context import RecordingTaskInstance
+from tests.support.workspace import DATA
 
 pytestmark = pytest.mark.integration
 

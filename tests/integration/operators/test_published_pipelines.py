@@ -14,15 +14,14 @@ from airflow_batchml.operators.pipelines import (
     AzureMLListV1SchedulesOperator,
     AzureMLRunPublishedPipelineOperator,
 )
-from tests.integration.hooks.conftest import upload_inputs
-from tests.integration.hooks.test_published_pipelines import publish, v1
-from tests.integration.operators.test_lifecycle import container, scoring_endpoint  # noqa: F401  (fixtures)
+from tests.support.published_pipelines import publish, v1
+from tests.support.workspace import upload_inputs
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def published(scoring_endpoint, emulator):  # noqa: F811
+def published(scoring_endpoint, emulator):
     return publish(emulator, endpoint=scoring_endpoint)
 
 
@@ -31,7 +30,7 @@ def test_a_run_named_by_id_or_endpoint_name_completes(
     named_by,
     published,
     wasb,
-    container,  # noqa: F811
+    container,
     emulator,
     context,
 ):

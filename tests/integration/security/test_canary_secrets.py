@@ -30,10 +30,10 @@ import pytest
 import requests
 
 from airflow_batchml_emulator.stack import AzuriteProcess, EmulatorProcess, free_port, stop_process
-from tests.integration.blob_changes.conftest import account_sas
-from tests.integration.foreign_host import ForeignHost
-from tests.local_airflow import airflow_env as local_airflow_env
-from tests.local_airflow import migrated_and_seeded
+from tests.support.blob_changes import account_sas
+from tests.support.foreign_host import ForeignHost
+from tests.support.local_airflow import airflow_env as local_airflow_env
+from tests.support.local_airflow import migrated_and_seeded
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]  # the first test also waits for the DAG runs
 

@@ -7,8 +7,6 @@ tests/integration/blob_changes/test_sensor.py.
 from __future__ import annotations
 
 import importlib
-from datetime import UTC, datetime
-from types import SimpleNamespace
 
 import pytest
 from airflow.sdk import TaskInstanceState
@@ -19,31 +17,9 @@ from airflow_batchml.exceptions import AzureMLConfigurationError
 from airflow_batchml.sensors import blob_changes as module
 from airflow_batchml.sensors.blob_changes import STATE_XCOM_KEY, WasbBlobChangeSensor
 from airflow_batchml.triggers.blob_changes import WasbBlobChangeTrigger
+from tests.support.task_context import START, FakeTI
 
-START = datetime(2026, 3, 1, 12, 0, 0, 500000, tzinfo=UTC)
 SAVED = {"v": 1, "watermark": "2026-02-28T00:00:00+00:00", "etags": {}}
-
-
-class FakeTI:
-    """The task-instance surface the sensor uses, recording what it asks and pushes."""
-
-    task_id, run_id, map_index, start_date = "wait", "run-2", -1, START
-
-    def __init__(self, previous_run: str | None = None, xcoms: dict | None = None) -> None:
-        self.previous_run, self.xcoms, self.pushed, self.asked = previous_run, xcoms or {}, {}, []
-
-    def get_previous_ti(self, state=None, map_index=-1):
-        self.asked.append(state)
-        return SimpleNamespace(run_id=self.previous_run) if self.previous_run else None
-
-    def xcom_pull(self, task_ids, key, run_id, map_indexes):
-        return self.xcoms.get((task_ids, key, run_id))
-
-    def xcom_push(self, key, value):
-        self.pushed[key] = value
-
-    def get_first_reschedule_date(self, context):
-        return None
 
 
 def sensor(**kwargs) -> WasbBlobChangeSensor:

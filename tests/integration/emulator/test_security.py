@@ -18,7 +18,6 @@ import requests
 
 from airflow_batchml_emulator.__main__ import parse_args
 from airflow_batchml_emulator.stack import EmulatorProcess
-from tests.integration.emulator.conftest import workspace  # noqa: F401  (shared fixture)
 
 pytestmark = pytest.mark.integration
 
@@ -114,7 +113,7 @@ def score(emulator, endpoint: str, **properties):
         ({"inputData": {"images": {"jobInputType": "UriFolder", "uri": f"{DATASTORE}/a/../../b/"}}}, "inputData"),
     ],
 )
-def test_scoring_post_refuses_paths_that_leave_their_folder(emulator, workspace, properties, field):  # noqa: F811
+def test_scoring_post_refuses_paths_that_leave_their_folder(emulator, workspace, properties, field):
     before = len(emulator.request("GET", "/_emulator/jobs").json()["value"])
     response = score(emulator, workspace.endpoint, **properties)
     assert response.status_code == 400, response.text
@@ -122,7 +121,7 @@ def test_scoring_post_refuses_paths_that_leave_their_folder(emulator, workspace,
     assert len(emulator.request("GET", "/_emulator/jobs").json()["value"]) == before  # nothing was created
 
 
-def test_scoring_post_still_takes_a_plain_output(emulator, workspace):  # noqa: F811
+def test_scoring_post_still_takes_a_plain_output(emulator, workspace):
     output = {"score": {"jobOutputType": "UriFolder", "uri": f"{DATASTORE}/security/out/"}}
     response = score(emulator, workspace.endpoint, outputData=output, outputFileName="scores.csv")
     assert response.status_code == 201, response.text
@@ -223,7 +222,7 @@ WRONG_TYPES = [
 
 
 @pytest.mark.parametrize(("key", "value", "field"), WRONG_TYPES)
-def test_a_deployment_with_a_wrong_typed_field_is_a_400(emulator, workspace, key, value, field):  # noqa: F811
+def test_a_deployment_with_a_wrong_typed_field_is_a_400(emulator, workspace, key, value, field):
     deployments = f"{ws_path(emulator)}/batchEndpoints/{workspace.endpoint}/deployments"
     good = emulator.request("GET", f"{deployments}/{workspace.deployments[0]}").json()
     body = {"location": good["location"], "properties": {**good["properties"], key: value}}
@@ -234,7 +233,7 @@ def test_a_deployment_with_a_wrong_typed_field_is_a_400(emulator, workspace, key
 
 
 @pytest.mark.parametrize(("key", "value", "field"), WRONG_TYPES)
-def test_a_scoring_request_with_a_wrong_typed_field_is_a_400(emulator, workspace, key, value, field):  # noqa: F811
+def test_a_scoring_request_with_a_wrong_typed_field_is_a_400(emulator, workspace, key, value, field):
     before = len(emulator.request("GET", "/_emulator/jobs").json()["value"])
     response = score(emulator, workspace.endpoint, **{key: value})
     assert response.status_code == 400, response.text

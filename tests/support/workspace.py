@@ -13,9 +13,10 @@ import pytest
 
 from airflow_batchml.hooks.azure_ml import AzureMLHook
 from airflow_batchml.hooks.job_status import AzureMLJobStatus
-from tests.integration.conftest import naming_mode
+from tests.support.stack import naming_mode
 
-DATA = Path(__file__).resolve().parents[1] / "data"
+DATA = Path(__file__).resolve().parents[1] / "integration" / "data"
+DIGITS_ENDPOINT = "digits-batch"
 JOB_DEADLINE = 180.0
 
 
@@ -50,6 +51,33 @@ def wasb(service):
     from airflow.providers.microsoft.azure.hooks.wasb import WasbHook
 
     return WasbHook(wasb_conn_id="wasb_default")
+
+
+@pytest.fixture(scope="session")
+def container(airflow_connections) -> str:
+    """The container of the workspace's default datastore."""
+    return AzureMLHook().get_client().datastores.get("workspaceblobstore").container_name
+
+
+@pytest.fixture(scope="module")
+def digits_deployments(airflow_connections) -> dict:
+    """Compute, the digits endpoint and both its deployments (logreg the default), created once per module."""
+    hook = AzureMLHook(polling_interval=0.5)
+    compute = hook.ensure_compute("batch-cluster", max_instances=2)
+    endpoint = hook.create_or_update_batch_endpoint(yaml_path=str(DATA / "endpoint.yml"))
+    logreg = hook.create_or_update_batch_deployment(str(DATA / "deployment.yml"), set_default=True)
+    forest = hook.create_or_update_batch_deployment(str(DATA / "deployment-flat.yml"))
+    return {"compute": compute, "endpoint": endpoint, "logreg": logreg, "forest": forest}
+
+
+@pytest.fixture(scope="module")
+def scoring_endpoint(airflow_connections) -> str:
+    """``sensor-batch``: an endpoint whose default deployment is the digits logreg one."""
+    hook = AzureMLHook(polling_interval=0.5)
+    hook.ensure_compute("batch-cluster")
+    hook.create_or_update_batch_endpoint("sensor-batch")
+    hook.create_or_update_batch_deployment(str(DATA / "deployment.yml"), endpoint_name="sensor-batch", set_default=True)
+    return "sensor-batch"
 
 
 def wait_for_job(

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
-
-from tests.integration.hooks.conftest import airflow_connections, hook, service, wasb  # noqa: F401  (shared fixtures)
 
 
 @dataclass
@@ -58,3 +58,28 @@ def run_trigger(trigger) -> list[dict]:
         return [event.payload async for event in trigger.run()]
 
     return asyncio.run(collect())
+
+
+START = datetime(2026, 3, 1, 12, 0, 0, 500000, tzinfo=UTC)
+
+
+class FakeTI:
+    """The task-instance surface the sensor uses, recording what it asks and pushes."""
+
+    task_id, run_id, map_index, start_date = "wait", "run-2", -1, START
+
+    def __init__(self, previous_run: str | None = None, xcoms: dict | None = None) -> None:
+        self.previous_run, self.xcoms, self.pushed, self.asked = previous_run, xcoms or {}, {}, []
+
+    def get_previous_ti(self, state=None, map_index=-1):
+        self.asked.append(state)
+        return SimpleNamespace(run_id=self.previous_run) if self.previous_run else None
+
+    def xcom_pull(self, task_ids, key, run_id, map_indexes):
+        return self.xcoms.get((task_ids, key, run_id))
+
+    def xcom_push(self, key, value):
+        self.pushed[key] = value
+
+    def get_first_reschedule_date(self, context):
+        return None

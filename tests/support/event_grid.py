@@ -17,7 +17,7 @@ from typing import Any
 
 from airflow_batchml_emulator.stack import ACCOUNT_NAME, free_port, stop_process, wait_listening
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SUBSCRIPTION = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg"
 TOPIC = f"{SUBSCRIPTION}/providers/Microsoft.Storage/storageAccounts/{ACCOUNT_NAME}"
 
