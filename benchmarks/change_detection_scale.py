@@ -12,7 +12,7 @@ One Azurite (blob and queue services in one process) holds folders of 1,000, 10,
   with the ``--changed`` messages waiting (receive, parse, filter, build records, delete after
   hand-over) and of an empty poll (one queue read), medians of ``--repeats``.
 
-Azurite has no Event Grid: the publisher (``tests/event_grid.py``) stands in for it, so the Event Grid
+Azurite has no Event Grid: the publisher (``tests/support/event_grid.py``) stands in for it, so the Event Grid
 latency here excludes Event Grid's own delivery delay (typically well under a second in Azure).
 Seeding is bound by Azurite: its blob store (LokiJS) finds a blob by scanning every blob of the account
 (``LokiBlobMetadataStore.createBlob``: ``findOne`` on account, container and name, through the account's
@@ -148,7 +148,7 @@ async def listing_figures(client, size: int, args: argparse.Namespace) -> dict[s
 async def event_grid_figures(client, queue, size: int, args: argparse.Namespace) -> dict[str, float]:
     from airflow_batchml.hooks.blob_queue import BlobQueueHook
     from airflow_batchml.triggers.blob_events import EventGridBlobTrigger
-    from tests.event_grid import EventGridPublisher
+    from tests.support.event_grid import EventGridPublisher
 
     container = client.get_container_client(container_of(size))
     publisher = EventGridPublisher(queue)

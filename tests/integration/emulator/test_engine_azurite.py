@@ -1,6 +1,6 @@
 """The batch engine reading code, model and inputs from, and writing its output to, a real Azurite.
 
-Azurite is the session's (tests/integration/conftest.py), started on a free port and stopped by pid.
+Azurite is the session's (tests/support/stack.py), started on a free port and stopped by pid.
 """
 
 from __future__ import annotations
