@@ -1,29 +1,8 @@
-"""What one batch-endpoint invocation scores: its input, output location and per-job overrides.
+"""What one batch-endpoint invocation scores: its inputs, output locations and per-job overrides.
 
-Plain data with validation and no SDK types, so operators can check templated arguments at run time
-before anything is sent, and so the same values serialise into XCom and job names.
-
-Accepted input forms (the ones the Azure ML batch walk-throughs use):
-``azureml://datastores/<name>/paths/<path>`` (a datastore path), ``azureml:<name>:<version>`` or
-``azureml:<name>@latest`` (a registered data asset), ``https://...`` (a public or SAS blob URL), and a
-local file or folder (uploaded before the job starts). The ARM ids Azure ML gives are accepted too: a
-data asset version's (``/subscriptions/.../workspaces/<w>/data/<name>/versions/<v>``) and a datastore
-path's (``/subscriptions/.../workspaces/<w>/datastores/<d>/paths/<p>``), the latter sent in the long
-``azureml://subscriptions/...`` datastore form because azure-ai-ml refuses any other ``/subscriptions/``
-input than a data asset's id (``BatchEndpointOperations._resolve_input``). A data asset's
-``azureml://locations/<region>/workspaces/<workspace id>/...`` id is accepted too; azure-ai-ml 1.35 misreads
-it on a batch endpoint, so the hook sends it as ``azureml:<name>:<version>`` once it has checked that the
-id names the connection's own workspace.
-
-Outputs go only to a datastore (any of its three forms): Azure ML writes batch outputs to registered
-datastores, not to URLs.
-
-A pipeline component deployment also takes literal inputs (its component's ``integer``, ``number``,
-``boolean`` and ``string`` inputs; the v1 pipeline parameters) and several named outputs. Numbers and
-booleans are given as plain values (``3``, ``0.5``, ``True``). A string is given in the explicit form
-``{"type": "string", "value": "..."}``, because a plain string is a data input's URI; the same form takes
-any literal type (``{"type": "number", "value": 3}`` sends 3 to a ``number`` input). Before submission the
-values are checked against what the deployment's component declares (:class:`ComponentPorts`).
+Plain data with validation and no SDK types, so the hook checks arguments before anything is sent and the
+same values serialise into XCom and job keys. The accepted input forms (datastore paths, data assets, their
+ARM ids, URLs, local paths, literals) and why each is sent as it is: ``docs/inputs-and-lineage.md``.
 """
 
 from __future__ import annotations

@@ -1,23 +1,8 @@
 """Pure parsing and filtering of Event Grid blob events read from a Storage queue: no I/O here.
 
-Azure's answer to "a folder too large to list every minute" is Event Grid: the storage account's system
-topic publishes ``Microsoft.Storage.BlobCreated`` / ``Microsoft.Storage.BlobDeleted`` and a subscription
-delivers them to a Storage queue, one event per message. Cost then follows the number of changes, not
-the size of the folder. This module turns one queue message into :class:`BlobEvent` s, decides which a
-watcher wants (:class:`BlobEventFilter`, the filters of Data Factory's storage event trigger), and builds
-the same records as the listing trigger (:func:`airflow_batchml.changes.describe`), so the DAGs that
-consume them do not change.
-
-**Message format.** Event Grid writes each event as one queue message: the JSON of a single event in the
-Event Grid schema (``eventType``, ``subject``, ``eventTime``, ``data``) or, when the subscription asks
-for it, the CloudEvents 1.0 schema (``type``, ``subject``, ``time``, ``data``). The text may arrive
-base64-encoded (how the queue SDKs and Azure Functions write and read messages by default) or as plain
-JSON: both are accepted; a JSON array of events is also accepted. Anything else is a poison message.
-
-**Records.** ``BlobCreated`` becomes an ``added`` record (Event Grid does not tell a first write from an
-overwrite), with the event's ``eTag`` (quoted as the storage SDK reports it, so the deterministic job
-name of a blob version is the same whichever trigger saw it), ``contentLength`` as size and the event
-time as last-modified. ``BlobDeleted`` becomes a name in ``deleted``.
+One queue message (Event Grid or CloudEvents schema, base64 or plain JSON) becomes ``BlobEvent`` s, filtered
+as Data Factory's storage event trigger filters, and then the same records as the listing trigger, so the
+consuming DAGs do not change. Anything unreadable is a poison message. Why: ``docs/change-detection.md``.
 """
 
 from __future__ import annotations

@@ -1,45 +1,9 @@
 """Pure change detection for a blob folder: a listing plus the saved state -> what changed, and the new state.
 
-No I/O here, so the rules that decide whether a change is lost or seen twice are tested exhaustively
-without storage, and the trigger (watcher path) and the sensor (task path) share them.
-
-**Folder.** A folder is a container plus a prefix, read as a directory (``"in"`` means ``"in/"``). By
-default only blobs directly in it count, as in Azure ML SDK v1 change-based schedules; ``recursive=True``
-takes the whole sub-tree. An optional glob is matched against the name relative to the folder (``*`` and
-``?`` stay within one path segment, ``**`` crosses segments, ``[...]`` is a character class). Zero-byte
-folder markers (a name ending in ``/``, or the ``hdi_isfolder`` metadata of hierarchical-namespace
-accounts) are never changes.
-
-**State: a watermark W plus the etags of blobs at or after it.** The invariant is: *every blob version
-whose last-modified time is before W has been seen.* A listed blob is a change when its
-``last_modified >= W`` and its etag differs from the one remembered for its name. Versions before W are
-skipped without any per-blob memory, so the state does not grow with the number of unchanged blobs.
-Because the comparison at W is by etag, a modification whose last-modified second equals the watermark
-is still seen (storage timestamps have one-second resolution, so that case is common).
-
-Choosing the next W: a listing is not a snapshot. A blob written while the listing pages through the
-folder may be missed (its name sorted before the current page) while later blobs are returned, so "the
-newest last-modified I saw" is *not* a safe watermark. What is safe is the start of the listing on the
-storage server's clock: every version written before it existed when the listing began and is returned
-unless it was overwritten or deleted meanwhile (and then its successor is newer). The trigger takes that
-time from the ``Date`` header of the first listing page (no local-clock trust needed) and this module
-moves W to ``listed_at - settle`` (truncated to the second), never backwards. ``settle`` absorbs clock
-differences between storage nodes. The etags kept are those of the blobs modified in the last few
-seconds before the listing, typically none: for 50,000 unchanged blobs the state is just a timestamp.
-
-**A poll that finds nothing new writes nothing.** The old state stays valid when nothing changed (its
-watermark still holds and its etags still match), so it is returned unchanged and ``state_changed`` is
-false; callers skip the write.
-
-**Deletions** cannot be derived from a watermark (an absent name leaves no trace), so reporting them is
-opt-in (``track_deletions``) and then the state also keeps every name: that is the price of the feature.
-
-**Same bytes written again.** Every write gives a blob a new etag, so by default an overwrite with
-identical content is a modification (as for Azure ML SDK v1 schedules and Event Grid's ``BlobCreated``).
-With ``ignore_same_content`` a new version whose ``Content-MD5`` equals the one remembered for its name is
-not a change; the state then keeps every blob's MD5, the price of that feature. Blobs stored without an
-MD5 (storage computes it for single-shot uploads, not for block lists unless the client sets it) are
-compared by etag as before.
+No I/O, so the rules that decide whether a change is lost or seen twice are tested exhaustively, and the
+trigger and the sensor share them. The state is a watermark (the listing's start on the storage server's
+clock, less a settle time) plus the etags of blobs at or after it. Why, and the options' costs:
+``docs/change-detection.md``.
 """
 
 from __future__ import annotations

@@ -1,26 +1,8 @@
 """OpenLineage names for what a batch job reads and writes, and the Airflow Asset of an output folder.
 
-Names follow the OpenLineage naming spec (openlineage.io/docs/spec/naming, "Dataset Naming"): a blob of
-Azure Blob Storage is namespace ``wasbs://{container}@{account}.dfs.core.windows.net``, one of ADLS Gen2
-``abfss://{container}@{account}.dfs.core.windows.net``, and the name is the path in the container. The
-spec writes ``.dfs.`` for both services, and so do the OpenLineage clients' ``WASBS``/``ABFSS`` naming
-helpers (Python and Java), so that is what is emitted, not the ``.blob.`` host the data is read from.
-The spec only knows Azure's public cloud; elsewhere ``core.windows.net`` is the cloud's storage suffix
-(``core.chinacloudapi.cn``, a custom cloud's ``storage_endpoint``). Names are decoded paths without
-leading or trailing ``/`` (``/`` for a whole container), as the OpenLineage clients sanitise them.
-
-Where a URI points:
-
-- a datastore path (any of its three forms): the workspace's datastore GET says which account and
-  container (``hooks/datastores.py``, as the change watchers resolve it; no secret is asked for);
-- a data asset (``azureml:<name>:<version>``, ``azureml:<name>@latest`` or its ids): the asset's path;
-- ``https://<account>.blob|dfs.<suffix>/<container>/<path>``: read from the URL (a SAS query is dropped);
-- a path-style URL of a storage emulator (``http://127.0.0.1:10000/devstoreaccount1/<container>/<path>``,
-  Azurite's form: the host is an IP address or ``localhost``): the account is the first path segment,
-  named with the connection's ``storage_endpoint`` as suffix (the local stack's is ``core.azureml.test``,
-  under the reserved ``.test`` domain, so no real account is named, and a blob gets the same name whether
-  a task reached it by URL or through a datastore); without one, the URL's ``host:port`` stands in;
-- any other URL: ``{scheme}://{host}`` and its path (the spec's generic rule); a local file: ``file``.
+Names follow the OpenLineage naming spec (``wasbs://`` / ``abfss://{container}@{account}.dfs.<suffix>``),
+with datastore and data-asset URIs resolved through the workspace. Each URI form and its name:
+``docs/inputs-and-lineage.md``.
 """
 
 from __future__ import annotations

@@ -1,22 +1,8 @@
 """A workspace datastore resolved to its blob container and a credential for it, in the triggerer's event loop.
 
-The blob-change trigger may name a datastore (``datastore="workspaceblobstore", path="landing/"``) instead of
-a container and a WASB connection. The workspace then says where the blobs are and how to read them, the
-way azure-ai-ml finds them (``azure.ai.ml._artifacts._artifact_utilities.get_datastore_info``): GET the
-datastore for its account, container and credential type, then ``listSecrets`` asking for an expirable
-secret, which Azure answers with a SAS (or, for older stores, the account key). An identity-based datastore
-(credential type ``None``) is read with a storage token of the connection's own identity, as the SDK does.
-
-The storage host is ``https://<account>.blob.<suffix>``: the suffix is the connection's ``storage_endpoint``
-when it sets one (a custom cloud, or the local emulator, whose storage proxy serves that suffix), else the
-datastore's ``endpoint`` (``core.windows.net`` on public Azure). Like the SDK, the datastore's ``protocol``
-is not used: storage is always reached over https. The blob client honours ``HTTPS_PROXY``/``NO_PROXY``
-(azure-core's aiohttp transport reads them), which is how a local run reaches Azurite through the
-emulator's storage proxy.
-
-The secret lives only in the blob client of this hook: not in its repr, the trigger's kwargs, events or
-records. A SAS expires (the SDK asks for one hour), so the resolution is renewed every ``refresh_seconds``
-and after any failed listing.
+As azure-ai-ml does: GET the datastore, then ``listSecrets`` for an expirable SAS (or the key), or the
+connection's own token for an identity-based store; renewed every ``refresh_seconds`` and after a failed
+listing. The secret stays in this hook's blob client. Why: ``docs/change-detection.md``.
 """
 
 from __future__ import annotations

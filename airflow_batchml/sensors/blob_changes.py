@@ -1,27 +1,9 @@
 """WasbBlobChangeSensor: inside a DAG, wait for blobs added or modified since this task last succeeded.
 
-The step form of change-based scheduling (a DAG that lands data, waits for new files, scores them), as
-opposed to the ``AssetWatcher`` form that starts DAGs. Returns the changed blobs as XCom: a list of
-records whose ``uri`` + ``type`` are a ready ``AzureMLInvokeBatchEndpointOperator`` input and whose
-``job_name`` is deterministic, so ``.expand()`` over them scores each blob version once.
-
-**Where the watermark lives: XCom of the last successful run of this task.** On success the sensor
-pushes its new change state under ``blob_change_state``; the next run reads it back from the previous
-*successful* task instance (``ti.get_previous_ti(state=SUCCESS)``, then ``xcom_pull(run_id=...)``). A
-failed or timed-out run pushes nothing that is ever read, so the next run (or a retry, or a cleared
-run) sees the same changes again. Airflow 3.3's task state store was considered and rejected: it is
-scoped to one DAG run (retries share it, other runs do not), so it cannot carry a watermark from run to
-run. "Previous" follows Airflow's own order of runs by logical date; runs without a logical date
-(manual runs in Airflow 3) read the latest successful one.
-
-With no successful run yet, changes count from the moment this task first started (the first
-reschedule in ``reschedule`` mode), unless ``include_existing`` asks for every blob already there.
-
-The folder is a container plus ``prefix`` (through a WASB connection) or, as in Azure ML SDK v1
-schedules, a datastore plus ``path``, resolved through the workspace of an ``azure_ml`` connection.
-
-Both modes list through the same code as the trigger (``WasbBlobChangeTrigger.poll``), so poke,
-reschedule and deferrable runs agree on what a change is. Deferrable mode checks once before deferring.
+Returns change records as XCom, ready as invoke inputs with deterministic job names. The watermark is the
+XCom of the previous successful run of this task (a failed run pushes nothing that is read, so nothing is
+skipped). Lists through the trigger's code, so poke, reschedule and deferrable modes agree. Why:
+``docs/change-detection.md``.
 """
 
 from __future__ import annotations

@@ -1,49 +1,10 @@
 """WasbBlobChangeTrigger: report blobs added to or modified in a container folder, from the triggerer.
 
-It is a ``BaseEventTrigger``, so it drives an ``AssetWatcher`` (a change updates the asset and starts the
-DAGs scheduled on it) and it also serves ``WasbBlobChangeSensor`` in deferrable mode. The change rules
-live in :mod:`airflow_batchml.changes`; this module lists the folder (:mod:`.blob_listing`) and decides
-what to remember, when, and where.
-
-**Two ways to name the folder.** A container plus ``prefix``, reached through a WASB connection (the Azure
-provider's ``WasbAsyncHook``); or an Azure ML datastore plus ``path``, resolved through the workspace of an
-``azure_ml`` connection (:mod:`airflow_batchml.hooks.datastores`: the datastore's container, and its SAS or
-key from ``listSecrets``), as Azure ML SDK v1 change-based schedules named a datastore. Both list the same
-way and give the same records for the same blob (the datastore form's records always carry ``azureml://``
-URIs), and both keep their state under the same key for the same container and folder, so a watcher moved
-from one form to the other carries on from where it was.
-
-**Where the state lives: Airflow's asset state store.** A watcher trigger is re-created often (every
-time ``run()`` returns, on triggerer restarts and redistribution), so its state must outlive the
-instance. Airflow 3.3 gives watcher triggers ``self.asset_state_store``, persisted in the metadata DB,
-scoped to the watched asset and dropped when the asset is. That was chosen over a state blob with
-ETag-conditional writes because it needs no write permission on the watched storage (a listing SAS or
-a read-only identity suffices), costs no extra storage round trip per poll, and keeps Airflow's state in
-Airflow where ``airflow assets`` tooling and DB backups already cover it. What the blob option would buy,
-a compare-and-swap against two triggerers polling the same folder at once, matters less here: Airflow
-runs each trigger on one triggerer, and a brief overlap during redistribution only duplicates a
-delivery, which deterministic job names absorb. The state is small (see ``changes``), well under the
-store's 64 KB value guideline. The key holds the container, folder and options, so several watchers of
-one asset do not collide (a datastore's container is known once it is resolved, so that form loads its
-state after the first resolution, and again should the datastore move to another container). Outside
-a triggerer (``asset_state_store`` is None, e.g. a deferred sensor) the state starts from the ``state``
-argument and lives in the instance; the sensor keeps it in XCom instead.
-
-**Delivery is at-least-once.** The new state is saved only after the generator is resumed past the
-event(s) of a poll, and then only at the start of the next cycle, after ``poll_interval``: by then the
-triggerer has handed the event to its supervisor for the metadata DB. A crash or restart before the
-save means the next instance starts from the old state and re-emits the same blob versions; it never
-skips one. Re-delivery is harmless for scoring because each blob record carries ``job_name``, derived
-from container, name and etag (:func:`airflow_batchml.job_names.change_job_name`): submitting it again
-attaches to the job of the first delivery.
-
-**Errors.** Transient storage or Azure ML errors (connection refused, timeouts, throttling, 5xx) are
-logged on change and retried with exponential backoff from ``retry_delay`` to ``max_retry_delay``; the
-listing then catches up, because the state only moves when a poll completes. Permanent errors (missing
-connection, unknown container or datastore, a datastore that holds no blobs, a prefix that names a blob,
-denied access) yield one ``error`` event naming what to fix, then are re-checked every ``max_retry_delay``
-without repeating the event, so a misconfigured watcher neither spins nor floods the asset with events.
-After any failure the datastore form asks the workspace again (a fixed datastore, a renewed SAS).
+A ``BaseEventTrigger`` for ``AssetWatcher``, also used by ``WasbBlobChangeSensor`` when deferred. The folder
+is a container plus prefix (WASB connection) or a datastore plus path (``azure_ml`` connection). The rules
+live in ``airflow_batchml.changes``; this module lists, and keeps the state in the asset state store, saved
+one poll after the events were handed over (at-least-once). Transient errors back off; permanent ones yield
+one ``error`` event and are re-checked slowly. Why: ``docs/change-detection.md``.
 """
 
 from __future__ import annotations

@@ -1,33 +1,9 @@
 """EventGridBlobTrigger: blob changes from Event Grid events in a Storage queue, at O(changes) per poll.
 
-The listing trigger (:mod:`airflow_batchml.triggers.blob_changes`) pays for every blob in the folder on
-every poll. This one reads the ``Microsoft.Storage.BlobCreated`` / ``BlobDeleted`` events that an Event
-Grid subscription on the storage account's system topic delivers to a Storage queue: a poll costs one
-queue read plus one delete per message, whatever the size of the folder. The events become the same
-records (:mod:`airflow_batchml.blob_events`), so ``AssetWatcher`` DAGs and the sensor's consumers do not
-change. Parsing and filtering are pure and live there; this module owns the queue conversation.
-
-**Delivery is at-least-once.** A message is received with a visibility timeout (it stays hidden from
-other readers meanwhile) and deleted only once Airflow holds its event. In the triggerer, a watcher
-reads in Airflow's shared-stream ack mode (:class:`QueueProducer`): the triggerer confirms each event
-once it is stored in the metadata database, and only then are the messages it came from deleted.
-Deleting when the generator is resumed past the ``yield`` would not do there: the triggerer resumes it as
-soon as the event is queued for its supervisor process, before the database has it, so a triggerer lost
-in between lost the event. A triggerer that stops before the confirmation deletes nothing; the message
-reappears when its visibility timeout ends and is delivered again (so the timeout must exceed the few
-seconds a confirmation takes). :meth:`run`, the loop outside ack mode (the sensor's trigger, whose task
-deletes the messages itself, or a direct caller), deletes once resumed past the ``yield``, one poll
-later. A second delivery is harmless for scoring: each record's ``job_name`` derives from container,
-name and etag.
-
-**Nothing is lost silently.** A message that is not a readable blob event, or that was delivered more
-than ``max_deliveries`` times (a message that keeps failing), is copied verbatim to ``<queue>-poison``
-and then deleted, with a warning. Events for other containers, paths or event types are deleted and
-counted in the log: the queue's subscription should filter like the trigger, and this says when not.
-
-**Errors.** A missing connection, a missing queue, storage refusing access, or an endpoint that cannot
-be reached yield one ``error`` event naming what to fix, then a re-check every ``max_retry_delay``
-without repeating the event. Throttling, timeouts and 5xx are retried with exponential backoff.
+A message is deleted only once Airflow holds its event: in a triggerer through Airflow's shared-stream ack
+mode (``QueueProducer``), elsewhere one poll after the ``yield``. Unreadable or too-often-delivered messages
+go to ``<queue>-poison``; other containers' events are counted and dropped. Why:
+``docs/change-detection.md``.
 """
 
 from __future__ import annotations
