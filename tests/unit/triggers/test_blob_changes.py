@@ -12,16 +12,11 @@ from datetime import UTC, datetime
 
 import pytest
 from airflow.sdk import Asset, AssetWatcher
-from azure.core.exceptions import HttpResponseError, ResourceNotFoundError, ServiceRequestError
 
 from airflow_batchml.changes import BlobEntry, ChangeSet
 from airflow_batchml.exceptions import AzureMLConfigurationError
 from airflow_batchml.hooks.datastores import DatastoreBlobHook
-from airflow_batchml.triggers.blob_changes import (
-    BlobListingTransientError,
-    WasbBlobChangeTrigger,
-    classify_storage_error,
-)
+from airflow_batchml.triggers.blob_changes import BlobListingTransientError, WasbBlobChangeTrigger
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 
@@ -175,35 +170,6 @@ async def test_permanent_error_is_reported_once_and_rechecked_slowly(delays):
     assert delays[:3] == [60, 60, 60]
 
 
-@pytest.mark.parametrize(
-    ("error", "kind"),
-    [
-        (ServiceRequestError("connection refused"), BlobListingTransientError),
-        (OSError("reset"), BlobListingTransientError),
-        (TimeoutError(), BlobListingTransientError),
-    ],
-)
-def test_network_errors_are_transient(error, kind):
-    assert isinstance(classify_storage_error(error, "landing"), kind)
-
-
-@pytest.mark.parametrize(("status", "transient"), [(503, True), (429, True), (500, True), (403, False), (400, False)])
-def test_http_errors_by_status(status, transient):
-    error = HttpResponseError(message="x")
-    error.status_code, error.reason = status, "reason"
-    result = classify_storage_error(error, "landing")
-    assert isinstance(result, BlobListingTransientError) is transient
-    if not transient:
-        assert isinstance(result, AzureMLConfigurationError) and "landing" in str(result)
-
-
-def test_unknown_container_names_the_field():
-    error = ResourceNotFoundError(message="nope")
-    error.error_code, error.status_code = "ContainerNotFound", 404
-    result = classify_storage_error(error, "landing")
-    assert isinstance(result, AzureMLConfigurationError) and result.field == "container_name"
-
-
 def test_state_is_kept_for_every_watched_asset():
     """Airflow runs one trigger for all watchers with the same kwargs; each asset's store gets the state."""
     from airflow.sdk.execution_time.context import AssetStateStoreAccessors
@@ -337,10 +303,3 @@ async def test_datastore_form_asks_the_workspace_again_after_a_failure(delays, m
     await events.aclose()
     assert hook.resets == 2  # each failed listing dropped the resolution (and its SAS) ...
     assert [delay for delay in delays if delay][:1] == [5.0]  # ... and was retried as a transient error
-
-
-def test_datastore_form_storage_errors_name_the_datastore():
-    error = ResourceNotFoundError(message="nope")
-    error.error_code, error.status_code = "ContainerNotFound", 404
-    result = classify_storage_error(error, "azureml-blobstore", "datastore", "datastore")
-    assert isinstance(result, AzureMLConfigurationError) and result.field == "datastore"
