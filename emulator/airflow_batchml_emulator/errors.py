@@ -1,4 +1,4 @@
-"""Domain errors of the emulator and their ARM error bodies.
+"""Every error the emulator raises, and the bodies Azure sends for them.
 
 Handlers and the store raise these; ``app.py`` turns them into the JSON that Azure Resource Manager sends,
 ``{"error": {"code": ..., "message": ...}}``, so that azure-ai-ml maps them to the same exception types
@@ -97,3 +97,22 @@ def arm_error_body(code: str, message: str, details: list[dict] | None = None) -
     if details:
         error["details"] = details
     return {"error": error}
+
+
+class AevaError(EmulatorError):
+    """An error of the v1 pipelines service, in its own body shape."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message, code=code)
+        self.status = status
+
+    def body(self) -> dict[str, Any]:
+        return {"Error": {"Code": self.code, "Message": self.message}}
+
+
+class BindingError(ValueError):
+    """A request or component the pipeline cannot run with; ``field`` names what is wrong."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field

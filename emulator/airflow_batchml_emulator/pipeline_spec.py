@@ -27,6 +27,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from airflow_batchml_emulator.errors import BindingError
+
 PARENT_INPUT = re.compile(r"\$\{\{\s*parent\.inputs\.([A-Za-z0-9_]+)\s*\}\}")
 PARENT_OUTPUT = re.compile(r"\$\{\{\s*parent\.outputs\.([A-Za-z0-9_]+)\s*\}\}")
 STEP_OUTPUT = re.compile(r"\$\{\{\s*parent\.jobs\.([A-Za-z0-9_]+)\.outputs\.([A-Za-z0-9_]+)\s*\}\}")
@@ -35,14 +37,6 @@ LITERAL_TYPES = ("string", "number", "integer", "boolean")
 RUNNABLE_NODES = ("command", "pipeline")
 
 Lookup = Callable[[str], "dict[str, Any] | None"]
-
-
-class BindingError(ValueError):
-    """A request or component the pipeline cannot run with; ``field`` names what is wrong."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
 
 
 @dataclass(frozen=True)

@@ -17,24 +17,13 @@ from typing import Any
 
 from fastapi import Request
 
-from airflow_batchml_emulator.errors import EmulatorError
+from airflow_batchml_emulator.errors import AevaError
 from airflow_batchml_emulator.handlers.common import EmulatorContext
 from airflow_batchml_emulator.state import Resource
 
 ACTIVE = "Active"
 DISABLED = "Disabled"
 ENTITY_STATUSES = (ACTIVE, "Deprecated", DISABLED)
-
-
-class AevaError(EmulatorError):
-    """An error of the v1 pipelines service, in its own body shape."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message, code=code)
-        self.status = status
-
-    def body(self) -> dict[str, Any]:
-        return {"Error": {"Code": self.code, "Message": self.message}}
 
 
 def not_found(kind: str, entity_id: str) -> AevaError:

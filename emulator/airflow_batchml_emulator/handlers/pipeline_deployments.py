@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from airflow_batchml_emulator import pipeline_spec
-from airflow_batchml_emulator.errors import BadRequest
+from airflow_batchml_emulator.errors import BadRequest, BindingError
 from airflow_batchml_emulator.handlers import assets, components, job_specs
 from airflow_batchml_emulator.handlers.common import EmulatorContext, workspace_path
 from airflow_batchml_emulator.state import Resource
@@ -101,7 +101,7 @@ def build_spec(
             lambda cid: components.find_spec(ctx, cid),
             lambda job, output: _default_uri(datastore, job, output),
         )
-    except pipeline_spec.BindingError as err:
+    except BindingError as err:
         raise BadRequest(str(err), code="UserError") from err
     for output_name, item in outputs.items():
         job_specs.check_output_uri(item["uri"], f"outputData.{output_name}.uri")

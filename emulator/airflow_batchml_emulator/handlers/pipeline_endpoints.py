@@ -18,6 +18,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import JSONResponse
 
+from airflow_batchml_emulator.errors import AevaError
 from airflow_batchml_emulator.handlers import aeva, pipeline_runs, pipelines
 from airflow_batchml_emulator.handlers.common import EmulatorContext, JsonBody, arm_json, ctx_of
 from airflow_batchml_emulator.state import Resource
@@ -108,7 +109,7 @@ def _submit(request: Request, endpoint_id: str, version: str | None, body: Any) 
     ctx = ctx_of(request)
     endpoint = require_endpoint(ctx, endpoint_id)
     if endpoint.body["status"] != aeva.ACTIVE:
-        raise aeva.AevaError(400, "UserError", f"Pipeline endpoint {endpoint_id} is {endpoint.body['status']}.")
+        raise AevaError(400, "UserError", f"Pipeline endpoint {endpoint_id} is {endpoint.body['status']}.")
     asked = request.query_params.get("pipelineVersion")
     if version is not None and asked is not None and asked != version:
         raise aeva.bad_request(f"The path names version {version} but pipelineVersion is {asked}.")

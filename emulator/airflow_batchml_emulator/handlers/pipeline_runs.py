@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from airflow_batchml_emulator.errors import EmulatorError
+from airflow_batchml_emulator.errors import AevaError, EmulatorError
 from airflow_batchml_emulator.handlers import aeva, job_specs
 from airflow_batchml_emulator.handlers.common import EmulatorContext
 from airflow_batchml_emulator.handlers.deployments import require_deployment
@@ -42,7 +42,7 @@ def submit(
     record = pipeline.body
     status = record.get("status", aeva.ACTIVE)
     if status != aeva.ACTIVE:
-        raise aeva.AevaError(400, "UserError", f"Published pipeline {pipeline.name} is {status} and cannot be run.")
+        raise AevaError(400, "UserError", f"Published pipeline {pipeline.name} is {status} and cannot be run.")
     experiment = body.get("ExperimentName")
     if not isinstance(experiment, str) or not experiment:
         raise aeva.bad_request("The field 'ExperimentName' is required to submit a pipeline run.")
@@ -59,7 +59,7 @@ def submit(
     try:
         job, _ = job_specs.create_job(ctx, record["endpoint"], deployment, job_request, name=run_id)
     except EmulatorError as err:  # the deployment refused the inputs: answered in this service's shape
-        raise aeva.AevaError(err.status, "UserError", err.message) from err
+        raise AevaError(err.status, "UserError", err.message) from err
     return run_entity(job, pipeline.name, experiment, parameters)
 
 
@@ -140,7 +140,7 @@ def _deployment(ctx: EmulatorContext, record: dict[str, Any]) -> Resource:
     endpoint = require_endpoint(ctx, record["endpoint"])
     name = record.get("deployment") or default_deployment(endpoint)
     if not name:
-        raise aeva.AevaError(400, "UserError", f"Batch endpoint {record['endpoint']} has no default deployment.")
+        raise AevaError(400, "UserError", f"Batch endpoint {record['endpoint']} has no default deployment.")
     return require_deployment(ctx, record["endpoint"], name)
 
 

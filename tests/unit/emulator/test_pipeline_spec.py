@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_batchml_emulator.pipeline_spec import Binding, BindingError, bind_inputs, bind_outputs, plan_steps
+from airflow_batchml_emulator.errors import BindingError
+from airflow_batchml_emulator.pipeline_spec import Binding, bind_inputs, bind_outputs, plan_steps
 
 SPEC = {
     "type": "pipeline",
