@@ -55,14 +55,6 @@ def test_an_unknown_compute_tier_names_the_field(hook, tier):
     assert not hook.get_client().compute.sent
 
 
-@pytest.mark.parametrize("frequency", ["Minute", "HOUR", "day"])
-def test_a_recurrence_frequency_is_accepted_in_any_case(hook, frequency):
-    hook.create_or_update_schedule(name="nightly", create_job="azureml:j", frequency=frequency, interval=5)
-    (schedule,) = hook.get_client().schedules.sent
-    assert schedule.trigger.frequency == frequency.lower()
-    assert schedule.trigger._to_rest_object().frequency.lower() == frequency.lower()
-
-
 def test_cancel_returns_once_the_request_is_accepted_without_waiting_for_the_operation(hook):
     sent: list[tuple[str, dict]] = []
 

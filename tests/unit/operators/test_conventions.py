@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_batchml.job_names import change_job_name, task_job_name
 from airflow_batchml.links import AzureMLJobLink
-from airflow_batchml.names import check_name
 from airflow_batchml.operators.batch_scoring import AzureMLInvokeBatchEndpointOperator
 from airflow_batchml.operators.pipelines import AzureMLRunPublishedPipelineOperator
 from airflow_batchml.sensors.job import AzureMLJobSensor
@@ -39,15 +37,3 @@ def test_deferrable_defaults_to_airflow_setting(monkeypatch, default):
 def test_job_waiting_tasks_offer_the_studio_link():
     for cls in (AzureMLInvokeBatchEndpointOperator, AzureMLRunPublishedPipelineOperator, AzureMLJobSensor):
         assert any(isinstance(link, AzureMLJobLink) for link in cls.operator_extra_links)
-
-
-def test_job_names_are_deterministic_valid_and_distinct():
-    a = task_job_name("dag.with spaces", "score", "manual__2026-01-01T00:00:00+00:00", -1, {"in": "x"})
-    assert a == task_job_name("dag.with spaces", "score", "manual__2026-01-01T00:00:00+00:00", -1, {"in": "x"})
-    assert a != task_job_name("dag.with spaces", "score", "manual__2026-01-01T00:00:00+00:00", 0, {"in": "x"})
-    assert a != task_job_name("dag.with spaces", "score", "manual__2026-01-01T00:00:00+00:00", -1, {"in": "y"})
-    assert check_name("job", a) == a
-    blob = change_job_name("score", "landing", "in/a.png", '"0x8D1"')
-    assert blob == change_job_name("score", "landing", "in/a.png", '"0x8D1"')
-    assert blob != change_job_name("score", "landing", "in/a.png", '"0x8D2"')
-    assert check_name("job", change_job_name("-" * 80, "c", "b", "e"))
