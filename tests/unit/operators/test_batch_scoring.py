@@ -168,3 +168,13 @@ def test_lineage_before_the_job_ran_has_no_outputs(azure_ml_conn):
     lineage = invoke(inputs="https://acct.blob.core.windows.net/data/in/a.csv").get_openlineage_facets_on_complete(None)
     assert [(d.namespace, d.name) for d in lineage.inputs] == [("wasbs://data@acct.dfs.core.windows.net", "in/a.csv")]
     assert lineage.outputs == []
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="bug: a mapping that names an input 'path' or 'uri' is read as one data input; its other inputs are dropped",
+)
+def test_named_inputs_that_include_one_called_path_stay_named():
+    inputs = {"path": FOLDER, "threshold": 3}
+    assert invoke(inputs=inputs)._input_mapping() == inputs

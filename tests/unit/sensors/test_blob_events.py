@@ -10,7 +10,7 @@ import importlib
 from datetime import timedelta
 
 import pytest
-from airflow.sdk import DAG
+from airflow.sdk import DAG, task
 from airflow.sdk.exceptions import TaskDeferred
 from structlog.testing import capture_logs
 
@@ -152,6 +152,22 @@ def test_resume_on_an_error_event_fails_with_its_message_and_pushes_nothing():
 def test_resume_on_an_event_that_is_neither_changes_nor_a_message_names_the_event():
     with pytest.raises(AzureMLConfigurationError, match=r"blob event sensor: bad event \{'status': 'timeout'\}"):
         sensor().execute_complete({"ti": FakeTI()}, {"status": "timeout"})
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AzureMLConfigurationError,
+    reason="bug: blob_path_ends_with is templated, yet an XComArg for it is refused when the DAG is parsed",
+)
+def test_a_suffix_from_an_upstream_task_is_checked_once_rendered():
+    with DAG("landing_dag", schedule=None):
+
+        @task
+        def suffix() -> str:
+            return ".csv"
+
+        waiting = sensor(blob_path_ends_with=suffix())
+    assert waiting.task_id == "wait"
 
 
 # The queue read (``_poll``) is replaced below: what Azurite answers is the integration tests' part; these
