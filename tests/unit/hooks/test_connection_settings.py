@@ -90,19 +90,6 @@ def test_bad_connection_fails_before_any_network_call(azure_ml_conn):
         hook.get_client()
 
 
-def test_storage_endpoint_goes_into_the_custom_clouds_metadata(azure_ml_conn):
-    from airflow_batchml.hooks.clouds import CLOUDS, custom_cloud_metadata, custom_cloud_name
-
-    url = "https://127.0.0.1:8443/"
-    settings = settings_of(azure_ml_conn(resource_manager_url=url, storage_endpoint="core.azureml.test"))
-    assert settings.storage_endpoint == "core.azureml.test"
-    metadata = custom_cloud_metadata(url, CLOUDS["AzureCloud"], settings.storage_endpoint)
-    assert metadata["storage_endpoint"] == "core.azureml.test"
-    assert custom_cloud_metadata(url, CLOUDS["AzureCloud"])["storage_endpoint"] == "core.windows.net"
-    # the SDK registers a cloud name once: another storage suffix needs another name
-    assert custom_cloud_name(url, "core.azureml.test") != custom_cloud_name(url) == custom_cloud_name(url, None)
-
-
 @pytest.mark.parametrize(
     ("extras", "message"),
     [
