@@ -23,12 +23,16 @@ UPLOAD_ROOT = "LocalUpload"
 
 
 def content_hash(path: Path) -> str:
-    """SHA-256 over relative file names and contents; identical folders hash alike wherever they are."""
+    """SHA-256 over relative file names and contents; identical folders hash alike wherever they are.
+
+    Each file is framed as name, NUL, then its size, so no content can pass for another file's name.
+    """
     digest = hashlib.sha256()
     files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
     for file in files:
         digest.update(file.relative_to(path.parent if path.is_file() else path).as_posix().encode())
         digest.update(b"\0")
+        digest.update(file.stat().st_size.to_bytes(8, "big"))
         with file.open("rb") as handle:
             for chunk in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(chunk)

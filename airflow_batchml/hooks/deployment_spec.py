@@ -25,7 +25,7 @@ from typing import Any
 import yaml
 
 from airflow_batchml.exceptions import AzureMLConfigurationError
-from airflow_batchml.hooks.sdk_private import deployment_loaders
+from airflow_batchml.hooks.sdk_private import deployment_loaders, schedule_loader
 
 _UNKNOWN_FIELD = re.compile(r"\{.*\}", re.S)
 # A real endpoint or deployment file is a few hundred nodes; aliases may not make it more than this.
@@ -220,10 +220,8 @@ def load_endpoint(path: str | Path, field: str = "endpoint") -> Any:
 
 
 def load_schedule(path: str | Path, field: str = "schedule") -> Any:
-    from azure.ai.ml import load_schedule as sdk_load_schedule
-
     read_yaml(path, field)
-    return _load(sdk_load_schedule, path, field)
+    return _load(schedule_loader(), path, field)
 
 
 def load_compute(path: str | Path, field: str = "compute") -> Any:

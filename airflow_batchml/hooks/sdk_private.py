@@ -26,6 +26,13 @@ def deployment_loaders() -> tuple[Callable[..., Any], Callable[..., Any]]:
     return load_model_batch_deployment, load_pipeline_component_batch_deployment
 
 
+def schedule_loader() -> Callable[..., Any]:
+    """``load_schedule``: what ``az ml schedule create --file`` reads; azure.ai.ml does not export it."""
+    from azure.ai.ml.entities._load_functions import load_schedule
+
+    return load_schedule
+
+
 def register_code(client: Any, name: str, version: str, path: str) -> str:
     """Register a code asset whose files are already in a datastore (``path``), returning its id.
 

@@ -115,6 +115,21 @@ def test_schedules_create_list_disable(hook, digits_deployments):
     assert hook.enable_schedule("every-15-minutes")["is_enabled"] is True
 
 
+def test_a_schedule_from_yaml_is_created(hook, digits_deployments, tmp_path):
+    """The ``az ml schedule create --file`` form, through the real client to the emulator."""
+    path = tmp_path / "schedule.yml"
+    path.write_text(
+        "$schema: https://azuremlschemas.azureedge.net/latest/schedule.schema.json\n"
+        "name: nightly-from-yaml\n"
+        "trigger:\n  type: cron\n  expression: '0 2 * * *'\n  time_zone: UTC\n"
+        "create_job: azureml:hook-run-1\n"
+    )
+    created = hook.create_or_update_schedule(str(path))
+    assert (created["name"], created["cron"]) == ("nightly-from-yaml", "0 2 * * *")
+    assert "nightly-from-yaml" in {s["name"] for s in hook.list_schedules()}
+    hook.delete_schedule("nightly-from-yaml")
+
+
 def test_published_pipeline_run(hook, wasb, digits_deployments, container, emulator):
     upload_inputs(wasb, container, "inputs/pipeline", 2)
     published = emulator.request(

@@ -44,6 +44,17 @@ def test_deployment_loaders_load_each_typed_form():
     assert isinstance(load_pipeline(DATA / "pipeline" / "deployment.yml"), PipelineComponentBatchDeployment)
 
 
+def test_schedule_loader_loads_a_schedule_yaml(tmp_path):
+    from azure.ai.ml.entities import JobSchedule
+
+    path = tmp_path / "schedule.yml"
+    path.write_text("name: nightly\ntrigger:\n  type: cron\n  expression: '0 2 * * *'\ncreate_job: azureml:job1\n")
+    schedule = sdk_private.schedule_loader()(path)
+    assert isinstance(schedule, JobSchedule)
+    # the SDK's loader keeps the job's name, without the azureml: prefix of the YAML
+    assert (schedule.name, schedule.trigger.expression, schedule.create_job) == ("nightly", "0 2 * * *", "job1")
+
+
 def test_register_code_builds_a_code_entity_for_the_clients_code_operations(client):
     from azure.ai.ml.entities._assets._artifacts.code import Code
 
