@@ -294,6 +294,17 @@ def parse_outputs(value: Any, field: str = "outputs") -> dict[str, str]:
     return {name: check_output_path(path, f"{field}.{name}") for name, path in value.items()}
 
 
+def is_one_input(value: Any) -> bool:
+    """Whether ``inputs`` is one data input rather than a mapping of input names.
+
+    A mapping is one input when it holds ``uri`` (a change record carries more keys beside it), or when it is
+    exactly ``{"path": ..., "type": ...}``; so a pipeline input may itself be named ``path``.
+    """
+    if not isinstance(value, Mapping):
+        return True
+    return "uri" in value or ("path" in value and set(value) <= {"path", "type"})
+
+
 @dataclass(frozen=True)
 class ComponentInput:
     """One input a pipeline component declares: its type and whether an invocation must supply it."""

@@ -41,7 +41,7 @@ def pipeline_summary(entity: Mapping[str, Any]) -> dict[str, Any]:
 def schedule_summary(entity: Mapping[str, Any]) -> dict[str, Any]:
     recurrence = entity.get("Recurrence") or None
     trigger = entity.get("DataStoreTriggerInfo") or None
-    schedule_type = str(entity.get("ScheduleType") or "")
+    schedule_type = "" if entity.get("ScheduleType") is None else str(entity["ScheduleType"])  # 0 is Recurrence
     return {
         "id": entity.get("Id"),
         "name": entity.get("Name"),

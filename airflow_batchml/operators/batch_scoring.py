@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator, conf
 
-from airflow_batchml.batch_job import BatchInput, BatchJobOverrides, parse_job_input, parse_outputs
+from airflow_batchml.batch_job import BatchInput, BatchJobOverrides, is_one_input, parse_job_input, parse_outputs
 from airflow_batchml.job_names import task_job_name
 from airflow_batchml.links import AzureMLJobLink
 from airflow_batchml.operators.job_wait import AzureMLJobWaitMixin
@@ -173,8 +173,7 @@ class AzureMLInvokeBatchEndpointOperator(AzureMLJobWaitMixin, BaseOperator):
 
     def _input_mapping(self) -> dict[str, Any]:
         """The inputs as a mapping of input names; the hook checks them before anything is sent."""
-        single = not isinstance(self.inputs, Mapping) or set(self.inputs) & {"uri", "path"}
-        return dict({DEFAULT_INPUT_NAME: self.inputs} if single else self.inputs)
+        return dict({DEFAULT_INPUT_NAME: self.inputs} if is_one_input(self.inputs) else self.inputs)
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
         """OpenLineage inputs (the job's data inputs) and outputs (every output location it wrote).

@@ -17,6 +17,7 @@ from airflow.sdk import BaseSensorOperator, PokeReturnValue, TaskInstanceState, 
 
 from airflow_batchml.changes import DEFAULT_SETTLE_SECONDS, ChangeSet, compile_glob, initial_state
 from airflow_batchml.exceptions import AzureMLConfigurationError
+from airflow_batchml.templating import stand_in, unrendered
 from airflow_batchml.triggers.blob_changes import BlobListingTransientError, WasbBlobChangeTrigger, close_hook
 from airflow_batchml.triggers.blob_listing import check_source
 
@@ -94,11 +95,11 @@ class WasbBlobChangeSensor(BaseSensorOperator):
         self.job_name_prefix = job_name_prefix
         self.deferrable = deferrable
         self.state: dict[str, Any] | None = None
-        if glob is not None and "{{" not in glob:
+        if glob is not None and not unrendered(glob):
             compile_glob(glob)
-        # Which arguments are given decides the form; a templated datastore name is checked once rendered.
-        named = "placeholder" if isinstance(datastore, str) and "{{" in datastore else datastore
-        check_source(container_name, prefix, wasb_conn_id, named, path, azure_ml_conn_id)
+        # Which arguments are given decides the form; templated values are checked once rendered.
+        source = (container_name, prefix, wasb_conn_id, datastore, path, azure_ml_conn_id)
+        check_source(*map(stand_in, source))
 
     def execute(self, context: Context) -> Any:
         self.state = self.previous_state(context)

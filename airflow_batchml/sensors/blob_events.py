@@ -24,6 +24,7 @@ from airflow.sdk import BaseSensorOperator, PokeReturnValue, conf
 
 from airflow_batchml.blob_events import CREATED
 from airflow_batchml.exceptions import AzureMLConfigurationError
+from airflow_batchml.templating import unrendered
 from airflow_batchml.triggers.blob_events import EventGridBlobTrigger, QueueTransientError, delete_message
 
 if TYPE_CHECKING:
@@ -93,7 +94,8 @@ class EventGridBlobSensor(BaseSensorOperator):
         self.job_name_prefix = job_name_prefix
         self.deferrable = deferrable
         self.receipts: list[list[str]] = []
-        if not any("{{" in str(value) for value in (queue_name, container_name, blob_path_begins_with)):
+        templated = (queue_name, container_name, blob_path_begins_with, blob_path_ends_with, wasb_conn_id, datastore)
+        if not any(map(unrendered, templated)):
             self.build_trigger()  # malformed filters fail at parse time, naming the argument
 
     def execute(self, context: Context) -> Any:

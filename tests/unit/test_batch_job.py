@@ -224,3 +224,14 @@ def test_an_optional_input_or_one_with_a_default_may_be_left_out():
         ports.check({}, {})
     assert err.value.field == "inputs.b"
     ports.check({"b": BatchInput("azureml://datastores/d/paths/x/")}, {})
+
+
+def test_one_input_or_a_mapping_of_named_inputs():
+    from airflow_batchml.batch_job import is_one_input
+
+    folder = "azureml://datastores/workspaceblobstore/paths/landing/"
+    assert is_one_input(folder)
+    assert is_one_input({"uri": folder, "type": "uri_folder", "etag": '"0x1"', "job_name": "j"})  # a change record
+    assert is_one_input({"path": folder, "type": "uri_folder"})
+    assert not is_one_input({"path": folder, "threshold": 3})  # a pipeline input named path
+    assert not is_one_input({"images": folder})

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import pytest
+
 from airflow_batchml.redaction import redact
 
 
@@ -21,3 +23,16 @@ def test_the_emulator_masks_by_the_same_rules():
     from airflow_batchml_emulator import redaction as emulator_redaction
 
     assert emulator_redaction._PATTERNS == redaction._PATTERNS
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("bad token: token='abc123'", "bad token: token='***'"),
+        ('password: password="hunter2"', 'password: password="***"'),
+        ('{"token": "abc", "client_secret": "s3"}', '{"token": "***", "client_secret": "***"}'),
+        ("access_token=abc then", "access_token=*** then"),
+    ],
+)
+def test_secret_fields_are_masked_quoted_or_bare(text, masked):
+    assert redact(text) == masked

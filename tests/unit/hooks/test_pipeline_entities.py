@@ -237,3 +237,10 @@ def test_bad_assignments_name_the_argument():
     with pytest.raises(AzureMLConfigurationError) as raised:
         pipeline_run_body("https://h/x", "exp", None, ["not", "a", "mapping"])
     assert raised.value.field == "data_path_assignments"
+
+
+@pytest.mark.parametrize(
+    ("sent", "read"), [(0, "Recurrence"), (1, "DataStore"), ("Recurrence", "Recurrence"), (None, "")]
+)
+def test_a_schedule_type_sent_as_a_number_or_a_name_reads_as_its_name(sent, read):
+    assert schedule_summary({"ScheduleType": sent})["type"] == read

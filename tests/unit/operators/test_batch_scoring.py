@@ -170,11 +170,6 @@ def test_lineage_before_the_job_ran_has_no_outputs(azure_ml_conn):
     assert lineage.outputs == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="bug: a mapping that names an input 'path' or 'uri' is read as one data input; its other inputs are dropped",
-)
 def test_named_inputs_that_include_one_called_path_stay_named():
     inputs = {"path": FOLDER, "threshold": 3}
     assert invoke(inputs=inputs)._input_mapping() == inputs

@@ -154,11 +154,6 @@ def test_resume_on_an_event_that_is_neither_changes_nor_a_message_names_the_even
         sensor().execute_complete({"ti": FakeTI()}, {"status": "timeout"})
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AzureMLConfigurationError,
-    reason="bug: blob_path_ends_with is templated, yet an XComArg for it is refused when the DAG is parsed",
-)
 def test_a_suffix_from_an_upstream_task_is_checked_once_rendered():
     with DAG("landing_dag", schedule=None):
 
