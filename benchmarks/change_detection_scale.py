@@ -22,12 +22,12 @@ took about 45 minutes here; 200,000 would take many hours). So by default (``--f
 keeps its data on disk and each folder is written into its database: Azurite stops (saving it), takes
 a real upload of the folder's first blob, ``azurite_preseed.py`` adds the other records as copies of
 it with LokiJS's own batch insert and serializer (unique names and etags), and Azurite starts again on
-that database, as after any restart (200,000 blobs: about a minute). Folders are added one at a time,
+that database, as after any restart (200,000 blobs: 1-3 minutes). Folders are added one at a time,
 each just before it is measured, so as before the account holds only the folders measured so far.
 ``--fill upload`` uploads them instead (``blob_seed.py``, Azurite in memory), for small sizes.
 
 On disk, Azurite (LokiJS autosave) serializes its whole blob database within 5 s of any write, which
-blocks it for a time that grows with every blob of the account (about 2 s at 251,000 blobs). Once per
+blocks it for a time that grows with every blob of the account (2-3 s at 251,000 blobs). Once per
 folder the script measures that block (the longest reply to a cheap request while Azurite saves after
 one overwrite) and prints it under the table. It falls inside the listing trigger's latency window
 (writes -> detection); the Event Grid latency is timed without it (the publisher sends the events
