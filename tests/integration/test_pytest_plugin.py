@@ -24,19 +24,25 @@ def _user_env() -> dict[str, str]:
     return {**env, "AZURITE_BIN": str(ROOT / "node_modules" / ".bin" / "azurite-blob")}
 
 
-def test_a_user_dag_test_runs_on_the_plugin_stack(tmp_path):
-    project = shutil.copytree(PROJECT, tmp_path / "project")
+def _run_user_tests(project: Path) -> tuple[int, str]:
+    """``pytest tests`` in the user's project, its temporary files under ``project/tmp``; exit code and output."""
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "tests"],
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--basetemp", str(project / "tmp"), "tests"],
         cwd=project,
         env=_user_env(),
         capture_output=True,
         text=True,
         timeout=280,
     )
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, output[-6000:]
+    return result.returncode, result.stdout + result.stderr
+
+
+def test_a_user_dag_test_runs_on_the_plugin_stack(tmp_path):
+    project = shutil.copytree(PROJECT, tmp_path / "project")
+    code, output = _run_user_tests(project)
+    assert code == 0, output[-6000:]
     assert "1 passed" in output, output[-3000:]
+    assert list((project / "tmp").glob("batchml-stack*")), "the stack's state dir, made by the fixture"
 
 
 def test_without_the_fixture_nothing_starts_and_the_dag_fails_to_connect(tmp_path):
@@ -44,15 +50,7 @@ def test_without_the_fixture_nothing_starts_and_the_dag_fails_to_connect(tmp_pat
     project = shutil.copytree(PROJECT, tmp_path / "project")
     test = project / "tests" / "test_word_counts.py"
     test.write_text(test.read_text().replace("batchml_connections, ", ""))
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "tests"],
-        cwd=project,
-        env=_user_env(),
-        capture_output=True,
-        text=True,
-        timeout=280,
-    )
-    output = result.stdout + result.stderr
-    assert result.returncode == 1, output[-6000:]
+    code, output = _run_user_tests(project)
+    assert code == 1, output[-6000:]
     assert "azure_ml_default" in output and "isn't defined" in output, output[-6000:]
-    assert not (project / "node_modules").exists()
+    assert not list((project / "tmp").glob("batchml-stack*")), "no stack was started"

@@ -102,13 +102,10 @@ def naming(request, emulator) -> str:
     return getattr(request, "param", naming_mode(emulator))
 
 
-@pytest.fixture(scope="session")
-def ml_client(emulator):
-    """The real azure-ai-ml client pointed at the emulator through custom cloud metadata."""
+def emulator_ml_client(emulator: EmulatorProcess, cloud: str, storage_endpoint: str = "core.windows.net"):
+    """The real azure-ai-ml client pointed at the emulator through custom cloud metadata named ``cloud``."""
     from azure.ai.ml import MLClient
 
-    os.environ.setdefault("AZUREML_RUN_POLLING_INTERVAL_MIN", "0")
-    os.environ.setdefault("AZUREML_RUN_POLLING_INTERVAL_MAX", "1")
     extra = emulator.connection["extra"]
     url = emulator.url + "/"
     return MLClient(
@@ -116,16 +113,24 @@ def ml_client(emulator):
         subscription_id=extra["subscription_id"],
         resource_group_name=extra["resource_group"],
         workspace_name=extra["workspace_name"],
-        cloud=f"AzureMLEmulator{emulator.port}",
+        cloud=f"{cloud}{emulator.port}",
         cloud_metadata={
             "azure_portal": url,
             "resource_manager": url,
             "active_directory": url,
             "aml_resource_id": url,
-            "storage_endpoint": "core.windows.net",
+            "storage_endpoint": storage_endpoint,
             "registry_discovery_endpoint": url,
         },
         connection_verify=extra["ca_bundle"],
         show_progress=False,
         polling_interval=0.5,  # ARM creates poll at this pace (no Retry-After, as Azure answers); deletes 5 s
     )
+
+
+@pytest.fixture(scope="session")
+def ml_client(emulator):
+    """The real azure-ai-ml client pointed at the emulator."""
+    os.environ.setdefault("AZUREML_RUN_POLLING_INTERVAL_MIN", "0")
+    os.environ.setdefault("AZUREML_RUN_POLLING_INTERVAL_MAX", "1")
+    return emulator_ml_client(emulator, "AzureMLEmulator")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_batchml.hooks.credentials import StaticTokenCredential
 from tests.support.emulator_api import (
     COMPUTE,
     DATA,
@@ -18,6 +17,7 @@ from tests.support.emulator_api import (
     load_deployment,
     upload_folder,
 )
+from tests.support.stack import emulator_ml_client
 
 
 @pytest.fixture(scope="session")
@@ -44,28 +44,9 @@ def workspace(ml_client, azurite) -> Workspace:
 @pytest.fixture(scope="module")
 def sdk_client(emulator):
     """An MLClient whose own blob uploads (component code) reach Azurite through the storage proxy."""
-    from azure.ai.ml import MLClient
-
-    extra = emulator.connection["extra"]
-    url = emulator.url + "/"
     with pytest.MonkeyPatch.context() as patch:
         for key, value in emulator.storage_env().items():
             patch.setenv(key, value)
-        yield MLClient(
-            credential=StaticTokenCredential(extra["token"]),
-            subscription_id=extra["subscription_id"],
-            resource_group_name=extra["resource_group"],
-            workspace_name=extra["workspace_name"],
-            cloud=f"AzureMLEmulatorPipelines{emulator.port}",
-            cloud_metadata={
-                "azure_portal": url,
-                "resource_manager": url,
-                "active_directory": url,
-                "aml_resource_id": url,
-                "storage_endpoint": extra["storage_endpoint"],
-                "registry_discovery_endpoint": url,
-            },
-            connection_verify=extra["ca_bundle"],
-            show_progress=False,
-            polling_interval=0.5,
+        yield emulator_ml_client(
+            emulator, "AzureMLEmulatorPipelines", storage_endpoint=emulator.connection["extra"]["storage_endpoint"]
         )

@@ -8,6 +8,7 @@ import time
 import pytest
 
 from tests.support.emulator_api import ENDPOINT, upload_inputs, wait_for_status
+from tests.support.published_pipelines import v1 as v1_prefix
 
 pytestmark = pytest.mark.integration
 
@@ -16,11 +17,7 @@ FINISHED = {"Completed", "Failed", "Canceled"}
 
 @pytest.fixture(scope="module")
 def v1(emulator) -> str:
-    extra = emulator.connection["extra"]
-    return (
-        f"/pipelines/v1.0/subscriptions/{extra['subscription_id']}/resourceGroups/{extra['resource_group']}"
-        f"/providers/Microsoft.MachineLearningServices/workspaces/{extra['workspace_name']}"
-    )
+    return v1_prefix(emulator)
 
 
 def publish(emulator, **fields) -> dict:
