@@ -91,8 +91,8 @@ class AzureMLToggleScheduleOperator(AzureMLBaseOperator):
         self.enabled = enabled
 
     def execute(self, context: Context) -> dict[str, Any]:
-        name = self.schedule_name
-        return self.hook.enable_schedule(name) if self.enabled else self.hook.disable_schedule(name)
+        toggle = self.hook.enable_schedule if self.enabled else self.hook.disable_schedule
+        return toggle(self.schedule_name)
 
 
 class AzureMLEnableScheduleOperator(AzureMLToggleScheduleOperator):
